@@ -1,0 +1,83 @@
+"""The values that cross the boundary between the pipeline and the commands.
+
+The pipeline builds a `Request` from an inbox row, hands it to `dispatch.execute` together with a
+`Services` object (its own adapter over the ledger), and stores the `Outcome` it gets back. Keeping
+these as plain frozen values is what lets the command code stay pure: it never sees a session, a
+transaction or a reactor, so it is tested with literals and can be called from any thread.
+
+`Invocation` is the other side: what a command handler receives. It lives here, not in dispatch.py,
+so that handler modules (member.py, later agent.py) can name it without importing the dispatcher
+that imports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.commands.grammar import Command, KeywordTable
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    msisdn: str
+    name: str
+    language: str | None  # None until the member has shown which language they use
+    points_account: int
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A points balance in whole points; the ledger never deals in fractions."""
+
+    available: int
+    on_hold: int
+
+
+class ServiceUnavailable(Exception):
+    """Raised by a `Services` method when the ledger cannot answer right now.
+
+    The dispatcher turns it into the `try_later` reply. Any other exception is a bug and is left to
+    reach the pipeline, which keeps the message in its inbox rather than answer it wrongly.
+    """
+
+
+class Services(Protocol):
+    """What the commands may ask of the rest of the system; implemented by the pipeline."""
+
+    def points_balance(self, account_id: int) -> Balance: ...
+
+
+@dataclass(frozen=True)
+class Request:
+    msisdn: str
+    short_code: str
+    text: str
+    member: Member | None  # None when the sender is not registered
+    message_id: int  # the inbox row; later commands derive idempotency keys from it
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    replies: tuple[Reply, ...]
+    command: str | None  # "BAL", "HELP", ... or None when the text was not understood
+    language: str  # the language the replies are written in
+    remember_language: str | None  # store this as the member's language, if set
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """Everything a handler needs to answer one understood command."""
+
+    request: Request
+    command: Command
+    language: str  # the language to reply in, already chosen by the dispatcher
+    table: KeywordTable  # so replies can name keywords as the operator configured them
+    services: Services

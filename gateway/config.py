@@ -1,0 +1,378 @@
+"""Gateway settings: read the TOML file, check every key, hand back frozen dataclasses.
+
+Start at `load()`. A config file is hostile input like any other: every key is checked against one
+table of field specs (`_GATEWAY_FIELDS`, `_BIND_FIELDS`), and the first problem stops start-up with a
+`ConfigError` whose text is one line naming the file and the key, e.g.
+`gateway.toml: smsc.binds[0].port: expected an integer from 1 to 65535, got "abc"`.
+
+Secrets stay out of the file: any string may say `${VAR}` or `${VAR:-default}` (`$${` is a literal
+`${`). A number may be written so too, letting a container set `port = "${SMSC_PORT:-2775}"`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phonenumbers import SUPPORTED_REGIONS
+from sqlalchemy.engine import make_url
+
+__all__ = ["BindConfig", "ConfigError", "GatewayConfig", "default_config_path", "load", "loads"]
+
+EMBEDDED_SOURCE = "<embedded defaults>"
+
+
+class ConfigError(Exception):
+    """The config cannot be used; `str()` is the one line to show the operator."""
+
+    def __init__(self, message: str, source: str | None = None, key: str | None = None):
+        super().__init__(message)
+        self.source, self.key = source, key
+
+
+# kw_only: the field order below is the documented one, and short_codes (required) follows
+# fields with defaults; keywords also keep callers from silently swapping two strings.
+@dataclass(frozen=True, kw_only=True)
+class BindConfig:
+    """One SMPP bind to an SMSC, and the short codes whose traffic it carries."""
+
+    name: str
+    host: str
+    port: int
+    system_id: str
+    password: str = field(repr=False)  # reprs end up in logs
+    system_type: str = ""
+    mode: str = "transceiver"
+    short_codes: tuple[str, ...]
+    enquire_link_interval: float = 30.0
+    response_timeout: float = 10.0
+    window: int = 10
+    reconnect_initial_delay: float = 1.0
+    reconnect_max_delay: float = 60.0
+    default_data_coding: str = "gsm7"
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Everything the composition root needs to build the daemon."""
+
+    source: str
+    database_url: str = field(repr=False)  # may hold a PostgreSQL password
+    default_language: str
+    phone_region: str
+    keywords_path: str
+    binds: tuple[BindConfig, ...]
+    inbox_batch_window: float = 0.005
+    log_format: str = "console"
+    log_level: str = "info"
+
+
+def default_config_path() -> Path:
+    """The config shipped in the repo, used by `jifen demo` and when no --config is given."""
+    return Path(__file__).resolve().parents[1] / "config" / "gateway.toml"
+
+
+def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Read and check the config at `path` (None: the embedded defaults).
+
+    Relative paths inside the file (the keywords file) are taken from the file's own directory,
+    so the daemon behaves the same whatever directory it is started from.
+    """
+    file = default_config_path() if path is None else Path(path)
+    source = os.fspath(file)
+    try:
+        text = file.read_bytes().decode("utf-8-sig")  # -sig: tolerate a BOM from Windows editors
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: config file not found", source) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{source}: not UTF-8 text (bad byte at offset {err.start})", source) from None
+    except OSError as err:  # permission denied, a directory, an I/O error
+        raise ConfigError(f"{source}: cannot read config file ({err.strerror or err})", source) from None
+    config = loads(text, source, environ, base_dir=file.absolute().parent)
+    return dataclasses.replace(config, source=EMBEDDED_SOURCE) if path is None else config
+
+
+def loads(text: str, source: str = "<string>", environ: Mapping[str, str] | None = None,
+          base_dir: str | os.PathLike | None = None) -> GatewayConfig:
+    """Check config `text`; `source` names it in errors, `base_dir` anchors relative paths."""
+    env = os.environ if environ is None else environ
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source}: {_toml_problem(err, text)}", source) from None
+    try:
+        return _build(data, source, env, Path.cwd() if base_dir is None else Path(base_dir))
+    except _Bad as err:
+        where = f"{err.key}: " if err.key else ""
+        raise ConfigError(f"{source}: {where}{err.message}", source, err.key) from None
+
+
+def _toml_problem(err: tomllib.TOMLDecodeError, text: str) -> str:
+    # tomllib says "Invalid value (at line 2, column 5)"; lead with the place, as compilers do.
+    end = f"line {len(text.splitlines()) or 1} (end of file)"
+    message = str(err).replace("(at end of document)", f"(at {end})")
+    return re.sub(r"^(.*) \(at (line .*)\)$", r"\2: invalid TOML: \1", message)
+
+
+# --- field specs -------------------------------------------------------------------------------
+
+class _Bad(Exception):
+    """A problem. A parser gives a `hint` for "expected ..., got ... (hint)", or the whole
+    `message`; the walker adds the `key`, and `loads` the source name."""
+
+    def __init__(self, message: str = "", key: str | None = None, hint: str = ""):
+        self.message, self.key, self.hint = message, key, hint
+
+
+class _FromEnv(str):
+    """A string that went through ${...} substitution, so a number-valued key may parse it."""
+
+
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class _Field:
+    key: str                        # as written in the TOML file
+    expect: str                     # completes "expected ..." in error messages
+    parse: Callable[[Any], Any]     # checks and normalises a value, or raises _Bad
+    default: Any = _REQUIRED
+    attr: str = ""                  # dataclass attribute, when it differs from key
+    secret: bool = False            # never echo the value in an error
+
+
+def _string(min_len: int = 0, max_len: int | None = None, pattern: str = "",
+            ascii_only: bool = False) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if not isinstance(value, str) or (pattern and not re.fullmatch(pattern, value)):
+            raise _Bad()
+        if ascii_only and not all(" " <= c <= "~" for c in value):
+            raise _Bad(hint="only printable ASCII is allowed")
+        if len(value) < min_len or (max_len is not None and len(value) > max_len):
+            raise _Bad(hint=f"{len(value)} characters")
+        return str(value)
+    return parse
+
+
+def _number(kind: type, low: float, high: float = math.inf, above: bool = False) -> Callable[[Any], Any]:
+    """int or float in [low, high] (or (low, high] with above=True); a bool is not a number."""
+    def parse(value: Any) -> Any:
+        if isinstance(value, _FromEnv):
+            try:
+                value = kind(value.strip())
+            except ValueError:
+                raise _Bad() from None
+        if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
+            raise _Bad()
+        if not math.isfinite(value) or value < low or value > high or (above and value == low):
+            raise _Bad()
+        return kind(value)
+    return parse
+
+
+def _choice(key: str, options: tuple[str, ...], default: Any = _REQUIRED) -> _Field:
+    def parse(value: Any) -> str:
+        if not isinstance(value, str):
+            raise _Bad()
+        if value not in options:
+            raise _Bad(hint=_did_you_mean(value, options))
+        return str(value)
+    return _Field(key, "one of " + ", ".join(f'"{o}"' for o in options), parse, default)
+
+
+def _short_codes(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise _Bad()
+    for code in value:
+        if not isinstance(code, str) or not re.fullmatch(r"[0-9]{1,20}", code):
+            raise _Bad(hint=f"{_show(code)} is not a quoted string of 1 to 20 digits")
+        if value.count(code) > 1:
+            raise _Bad(hint=f'"{code}" is listed twice')
+    return tuple(str(code) for code in value)
+
+
+def _region(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Bad()
+    if value.upper() not in SUPPORTED_REGIONS:
+        guess = {"UK": "GB"}.get(value.upper())  # the one everybody trips on
+        raise _Bad(hint=f'did you mean "{guess}"?' if guess else _did_you_mean(value.upper(), SUPPORTED_REGIONS))
+    return value.upper()
+
+
+def _database_url(value: Any) -> str:
+    """A SQLAlchemy URL; a relative SQLite path is pinned to the current directory now."""
+    if not isinstance(value, str):
+        raise _Bad()
+    try:
+        url = make_url(value)
+    except Exception:  # ArgumentError, ValueError; their text would echo a password
+        raise _Bad("expected a database URL such as sqlite:///var/jifen.db or "
+                   "postgresql://user:password@host/jifen, and this one cannot be parsed") from None
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise _Bad(f'expected a sqlite:// or postgresql:// URL, got "{url.render_as_string()}"'
+                   + _in_parens(_did_you_mean(backend, ("sqlite", "postgresql"))))
+    path = url.database or ""
+    if backend != "sqlite" or path in ("", ":memory:") or path.startswith("file:") or os.path.isabs(path):
+        return str(value)
+    return url.set(database=os.path.abspath(path)).render_as_string(hide_password=False)
+
+
+_SECONDS = "a number of seconds greater than 0"
+
+_GATEWAY_FIELDS = (
+    _Field("database", "a database URL string", _database_url, "sqlite:///var/jifen.db", "database_url"),
+    _Field("default_language", "a 2 or 3 letter lower-case language code such as \"en\"",
+           _string(pattern="[a-z]{2,3}"), "en"),
+    _Field("phone_region", "a region code such as \"KE\" or \"CN\"", _region),
+    _Field("keywords", "a file path", _string(1), "keywords.toml", "keywords_path"),
+    # The MOs in a batch wait this long for their acks; SMSCs time out after seconds, not tenths.
+    _Field("inbox_batch_window", "a number of seconds from 0 to 1", _number(float, 0, 1), 0.005),
+    _choice("log_format", ("console", "json"), "console"),
+    _choice("log_level", ("debug", "info", "warning", "error", "critical"), "info"),
+)
+
+_BIND_FIELDS = (
+    _Field("name", 'a label of letters, digits, "-" or "_"', _string(pattern=r"[A-Za-z0-9_-]{1,32}")),
+    _Field("host", "a host name or IP address", _string(1, 253, r"[A-Za-z0-9._:-]+")),
+    _Field("port", "an integer from 1 to 65535", _number(int, 1, 65535)),
+    # SMPP C-Octet strings: the limits below leave room for the terminating NUL.
+    _Field("system_id", "1 to 15 ASCII characters (the SMPP limit)", _string(1, 15, ascii_only=True)),
+    _Field("password", "at most 8 ASCII characters (the SMPP limit)", _string(0, 8, ascii_only=True),
+           secret=True),
+    _Field("system_type", "at most 12 ASCII characters (the SMPP limit)", _string(0, 12, ascii_only=True), ""),
+    _choice("mode", ("transceiver", "transmitter", "receiver"), "transceiver"),
+    _Field("short_codes", 'a non-empty list of quoted digit strings such as ["10655"]', _short_codes),
+    _Field("enquire_link_interval", _SECONDS, _number(float, 0, above=True), 30.0),
+    _Field("response_timeout", _SECONDS, _number(float, 0, above=True), 10.0),
+    _Field("window", "an integer of at least 1", _number(int, 1), 10),
+    _Field("reconnect_initial_delay", _SECONDS, _number(float, 0, above=True), 1.0),
+    _Field("reconnect_max_delay", _SECONDS, _number(float, 0, above=True), 60.0),
+    _choice("default_data_coding", ("gsm7", "latin1", "ascii"), "gsm7"),
+)
+
+
+# --- walking the document ----------------------------------------------------------------------
+
+def _build(data: dict, source: str, env: Mapping[str, str], base_dir: Path) -> GatewayConfig:
+    _reject_unknown(data, ("gateway", "smsc"), "the top level")
+    gateway = _section(_table(data, "gateway"), _GATEWAY_FIELDS, "gateway", "[gateway]", env)
+    keywords = base_dir / os.path.expanduser(gateway.pop("keywords_path"))
+    return GatewayConfig(source=source, keywords_path=os.path.abspath(keywords),
+                         binds=_binds(_table(data, "smsc"), env), **gateway)
+
+
+def _binds(smsc: dict, env: Mapping[str, str]) -> tuple[BindConfig, ...]:
+    _reject_unknown(smsc, ("binds",), "[smsc]")
+    tables = smsc.get("binds")
+    if tables is None:
+        raise _Bad("no SMSC bind configured (add a [[smsc.binds]] table)", "smsc.binds")
+    if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
+        raise _Bad(f"expected one or more [[smsc.binds]] tables, got {_show(tables)}", "smsc.binds")
+    binds: list[BindConfig] = []
+    for i, table in enumerate(tables):
+        path = f"smsc.binds[{i}]"
+        bind = BindConfig(**_section(table, _BIND_FIELDS, path, path, env))
+        for j, other in enumerate(binds):
+            if other.name == bind.name:
+                raise _Bad(f'duplicate bind name "{bind.name}" (also smsc.binds[{j}])', f"{path}.name")
+            # Two binds answering one short code would split a member's conversation between them.
+            for code in sorted(set(bind.short_codes) & set(other.short_codes)):
+                raise _Bad(f'short code "{code}" is already served by bind "{other.name}" (smsc.binds[{j}])',
+                           f"{path}.short_codes")
+        if bind.reconnect_max_delay < bind.reconnect_initial_delay:
+            raise _Bad(f"must be at least reconnect_initial_delay ({bind.reconnect_initial_delay:g})",
+                       f"{path}.reconnect_max_delay")
+        binds.append(bind)
+    return tuple(binds)
+
+
+def _table(data: dict, key: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise _Bad(f"expected a [{key}] table, got {_show(value)}", key)
+    return value
+
+
+def _section(table: dict, fields: tuple[_Field, ...], path: str, where: str,
+             env: Mapping[str, str]) -> dict[str, Any]:
+    """Check one TOML table against its field specs; return dataclass keyword arguments."""
+    _reject_unknown(table, [spec.key for spec in fields], where)
+    values: dict[str, Any] = {}
+    for spec in fields:
+        key, value = f"{path}.{spec.key}", table.get(spec.key, spec.default)
+        if value is _REQUIRED:
+            raise _Bad("required key is missing", key)
+        if spec.key in table:
+            try:
+                value = _substitute(value, env)
+                value = spec.parse(value)
+            except _Bad as bad:
+                shown = _show(value, spec.secret)
+                raise _Bad(bad.message or f"expected {spec.expect}, got {shown}{_in_parens(bad.hint)}", key) from None
+        values[spec.attr or spec.key] = value
+    return values
+
+
+def _reject_unknown(table: dict, known: Any, where: str) -> None:
+    for key in table:
+        if key not in known:
+            hint = _did_you_mean(key, known) or "known keys: " + ", ".join(known)
+            raise _Bad(f'unknown key "{key}" in {where}{_in_parens(hint)}')
+
+
+_ENV_REF = re.compile(r"\$\$\{|\$\{(?:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})?")
+
+
+def _substitute(value: Any, env: Mapping[str, str]) -> Any:
+    """Fill ${VAR} and ${VAR:-default} (default also when VAR is empty, as in the shell)."""
+    if isinstance(value, list):
+        return [_substitute(item, env) for item in value]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def fill(match: re.Match) -> str:
+        name, default = match.groups()
+        if match.group() == "$${":
+            return "${"
+        if name is None:
+            raise _Bad('malformed "${" (write ${NAME} or ${NAME:-default}, or $${ for a literal "${")')
+        if default is not None:
+            return env.get(name) or default
+        if name not in env:
+            raise _Bad(f"environment variable {name} is not set (set it, or write ${{{name}:-default}})")
+        return env[name]
+
+    return _FromEnv(_ENV_REF.sub(fill, value))
+
+
+def _did_you_mean(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f'did you mean "{close[0]}"?' if close else ""
+
+
+def _in_parens(hint: str) -> str:
+    return f" ({hint})" if hint else ""
+
+
+def _show(value: Any, secret: bool = False) -> str:
+    """A value as the operator wrote it, short, and never a secret."""
+    if secret or isinstance(value, dict):
+        return "a hidden value" if secret else "a table"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)[:80]
+    if isinstance(value, list):
+        return ("[" + ", ".join(_show(item) for item in value) + "]")[:80]
+    return str(value)

@@ -1,0 +1,200 @@
+"""Twisted adapter for `EsmeSession`: moves bytes and timers, nothing else.
+
+The protocol owns no protocol rules.  It feeds the transport's bytes to the
+session, writes what the session queues, keeps one reactor timer set to the
+session's next deadline, and turns session events into Deferreds and calls:
+
+* ``bound`` fires once the bind is accepted (ClientService's
+  ``prepareConnection`` waits on it, so a connection only counts once bound);
+* every deliver_sm goes to ``receive(pdu)``, which returns the command_status
+  to answer with, or a Deferred of it.  The answer is sent only when that
+  Deferred fires, which is how "commit before acknowledge" is kept;
+* `submit` returns a Deferred of the submit_sm_resp.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import structlog
+from twisted.internet import defer
+from twisted.internet.protocol import Factory, Protocol
+
+from gateway.smpp.codec import Pdu, Status
+from gateway.smpp.session import (
+    BindRefused, Bound, EsmeSession, LinkLost, MessageReceived, PduRejected, State,
+    SubmitAnswered, SubmitTimedOut, Unbound,
+)
+
+log = structlog.get_logger(__name__)
+
+
+class BindFailed(Exception):
+    """The SMSC refused the bind, or never answered it."""
+
+    def __init__(self, status):
+        super().__init__("bind refused" if status is not None else "bind unanswered",
+                         status)
+        self.status = status
+
+
+class SubmitTimeout(Exception):
+    """No submit_sm_resp in time: the message may or may not have been taken."""
+
+
+class ConnectionGone(Exception):
+    """The connection closed while a submit_sm was waiting for its answer."""
+
+
+class EsmeProtocol(Protocol):
+    def __init__(self, session_factory: Callable[[float], EsmeSession],
+                 receive: Callable, clock, bind_name: str):
+        self._session_factory = session_factory
+        self._receive = receive
+        self._clock = clock
+        self.bind_name = bind_name
+        self.session: EsmeSession | None = None
+        self.bound = defer.Deferred()
+        self._submits: dict[int, defer.Deferred] = {}
+        self._unbound = defer.Deferred()
+        self._timer = None
+        self._log = log.bind(bind=bind_name)
+
+    # -- Twisted calls these ------------------------------------------------
+
+    def connectionMade(self):
+        self.session = self._session_factory(self._clock.seconds())
+        self.session.start(self._clock.seconds())
+        self._flush()
+
+    def dataReceived(self, data):
+        self._handle(self.session.data_received(data, self._clock.seconds()))
+
+    def connectionLost(self, reason):
+        self._cancel_timer()
+        if not self.bound.called:
+            self.bound.errback(BindFailed(None))
+        for deferred in self._submits.values():
+            deferred.errback(ConnectionGone(self.bind_name))
+        self._submits.clear()
+        if not self._unbound.called:
+            self._unbound.callback(None)
+        self._log.info("smpp.connection_lost", reason=reason.getErrorMessage())
+        factory = getattr(self, "factory", None)
+        if factory is not None:
+            factory.lost(self)
+
+    # -- the application calls these ----------------------------------------
+
+    @property
+    def can_submit(self) -> bool:
+        return self.session is not None and self.session.can_submit
+
+    def submit(self, params) -> defer.Deferred:
+        """Send a submit_sm; fires with `SubmitAnswered`."""
+        sequence = self.session.submit(params, self._clock.seconds())
+        deferred = self._submits[sequence] = defer.Deferred()
+        self._flush()
+        return deferred
+
+    def unbind(self) -> defer.Deferred:
+        """Unbind and close; fires when the connection is gone."""
+        self.session.unbind(self._clock.seconds())
+        self._flush()
+        self._close_if_done()
+        return self._unbound
+
+    # -- plumbing ------------------------------------------------------------
+
+    def _handle(self, events):
+        for event in events:
+            self._dispatch(event)
+        self._flush()
+        self._close_if_done()
+
+    def _dispatch(self, event):
+        if isinstance(event, MessageReceived):
+            self._deliver(event.pdu)
+        elif isinstance(event, SubmitAnswered):
+            deferred = self._submits.pop(event.sequence, None)
+            if deferred is not None:
+                deferred.callback(event)
+        elif isinstance(event, SubmitTimedOut):
+            deferred = self._submits.pop(event.sequence, None)
+            if deferred is not None:
+                deferred.errback(SubmitTimeout(self.bind_name, event.sequence))
+        elif isinstance(event, Bound):
+            self._log.info("smpp.bound", smsc=event.system_id)
+            self.bound.callback(self)
+        elif isinstance(event, BindRefused):
+            self._log.warning("smpp.bind_refused", status=event.status)
+            self.bound.errback(BindFailed(event.status))
+        elif isinstance(event, (LinkLost, PduRejected)):
+            self._log.warning("smpp." + type(event).__name__.lower(), **vars(event))
+        elif isinstance(event, Unbound):
+            self._log.info("smpp.unbound", by_peer=event.by_peer)
+
+    def _deliver(self, pdu: Pdu):
+        deferred = defer.maybeDeferred(self._receive, pdu, self.bind_name)
+
+        def failed(failure):
+            self._log.error("smpp.deliver_failed", sequence=pdu.sequence,
+                            error=failure.getErrorMessage())
+            return Status.TEMPORARY_APP_ERROR
+
+        def answer(status):
+            if self.transport is not None and self.session.state is not State.CLOSED:
+                self.session.acknowledge(pdu, status)
+                self._flush()
+
+        deferred.addErrback(failed).addCallback(answer)
+
+    def _flush(self):
+        data = self.session.data_to_send()
+        if data and self.transport is not None:
+            self.transport.write(data)
+        self._schedule()
+
+    def _schedule(self):
+        self._cancel_timer()
+        deadline = self.session.next_deadline()
+        if deadline is not None:
+            delay = max(0.0, deadline - self._clock.seconds())
+            self._timer = self._clock.callLater(delay, self._tick)
+
+    def _tick(self):
+        self._timer = None
+        self._handle(self.session.tick(self._clock.seconds()))
+
+    def _cancel_timer(self):
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def _close_if_done(self):
+        if self.session.state is State.CLOSED and self.transport is not None:
+            self._cancel_timer()
+            self.transport.loseConnection()
+
+
+class EsmeFactory(Factory):
+    """Builds one `EsmeProtocol` per connection, each with a fresh session."""
+
+    def __init__(self, bind_config, receive, clock, lost=None):
+        self.bind_config = bind_config
+        self.receive = receive
+        self.clock = clock
+        self.lost = lost or (lambda protocol: None)
+
+    def _new_session(self, now):
+        c = self.bind_config
+        return EsmeSession(system_id=c.system_id, password=c.password,
+                           system_type=c.system_type, mode=c.mode,
+                           enquire_link_interval=c.enquire_link_interval,
+                           response_timeout=c.response_timeout, window=c.window, now=now)
+
+    def buildProtocol(self, addr):
+        protocol = EsmeProtocol(self._new_session, self.receive, self.clock,
+                                self.bind_config.name)
+        protocol.factory = self
+        return protocol

@@ -1,0 +1,73 @@
+"""Engines and the thread pool that keeps database work off the reactor.
+
+`Database.run(fn, *args)` calls ``fn(connection, *args)`` inside one
+transaction on a pool thread and returns a Deferred of its result.  SQLite
+allows one writer at a time, so there the pool has one thread: queuing in
+Python is cheaper than "database is locked" retries.  PostgreSQL gets a few.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode and foreign keys."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        if parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(
+                hide_password=False)
+        return create_engine(url, pool_size=8, max_overflow=4, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")   # durable in WAL mode across app crashes
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+class Database:
+    """An engine plus the threads its blocking calls run on."""
+
+    def __init__(self, engine: Engine, reactor, threads: int | None = None):
+        self.engine = engine
+        self._reactor = reactor
+        size = threads or (1 if is_sqlite(engine) else 4)
+        self._pool = ThreadPool(minthreads=1, maxthreads=size, name="jifen-db")
+
+    def start(self):
+        self._pool.start()
+        self._shutdown = self._reactor.addSystemEventTrigger(
+            "during", "shutdown", self.stop)
+
+    def stop(self):
+        if self._pool.started:
+            self._pool.stop()
+
+    def run(self, fn, *args, **kwargs):
+        """Run ``fn(connection, ...)`` in one transaction, off the reactor."""
+        return deferToThreadPool(self._reactor, self._pool, self.transaction, fn,
+                                 *args, **kwargs)
+
+    def transaction(self, fn, *args, **kwargs):
+        """The same as `run`, on the calling thread (CLI and tests)."""
+        with self.engine.begin() as connection:
+            return fn(connection, *args, **kwargs)

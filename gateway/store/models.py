@@ -1,0 +1,70 @@
+"""The gateway's own tables: members, the MO inbox and the MT outbox.
+
+Declared with SQLAlchemy Core tables, because the hot paths (taking a batch
+of MOs, claiming a batch of MTs) are bulk statements, and Core says what
+SQL they run.  The ledger's tables live in ledger_client/schema.py on a
+metadata of their own; `ALL_METADATA` is what migrations compare against.
+"""
+
+from sqlalchemy import (
+    Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    UniqueConstraint,
+)
+
+from ledger_client import schema as ledger_schema
+
+metadata = MetaData(naming_convention=ledger_schema.metadata.naming_convention)
+
+members = Table(
+    "members", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("msisdn", String(20), nullable=False, unique=True),   # E.164 digits, no '+'
+    Column("name", String(80), nullable=False),
+    Column("language", String(8)),                               # None until known
+    Column("points_account_id", Integer, nullable=False),        # in the ledger
+    Column("status", String(12), nullable=False, default="active"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: An MO as the SMSC gave it.  ``state``: received -> done.  A row is
+#: written and committed before its deliver_sm_resp is sent.
+inbox = Table(
+    "inbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("bind", String(32), nullable=False),
+    Column("source_addr", String(21), nullable=False),
+    Column("destination_addr", String(21), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("data_coding", Integer, nullable=False),
+    Column("state", String(12), nullable=False, default="received"),
+    Column("command", String(16)),
+    Column("language", String(8)),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Index("ix_inbox_state", "state"),
+)
+
+#: An MT.  ``state``: queued -> submitted (the SMSC took it, we keep its
+#: message id) | failed.  Rows are written in the transaction that marks
+#: their MO done; ``idempotency_key`` makes writing them twice impossible.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("inbox_id", Integer, ForeignKey("inbox.id")),
+    Column("source_addr", String(21), nullable=False),           # our short code
+    Column("destination_addr", String(21), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("state", String(12), nullable=False, default="queued"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("smsc_message_ids", String(255)),                     # one per segment, space-separated
+    Column("error", String(255)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_at", DateTime(timezone=True)),
+    UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+    Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+ALL_METADATA = (metadata, ledger_schema.metadata)
