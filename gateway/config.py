@@ -81,7 +81,8 @@ def default_config_path() -> Path:
     return Path(__file__).resolve().parents[1] / "config" / "gateway.toml"
 
 
-def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> GatewayConfig:
+def load(path: str | os.PathLike | None = None,
+         environ: Mapping[str, str] | None = None) -> GatewayConfig:
     """Read and check the config at `path` (None: the embedded defaults).
 
     Relative paths inside the file (the keywords file) are taken from the file's own directory,
@@ -118,9 +119,9 @@ def loads(text: str, source: str = "<string>", environ: Mapping[str, str] | None
 
 def _toml_problem(err: tomllib.TOMLDecodeError, text: str) -> str:
     # tomllib says "Invalid value (at line 2, column 5)"; lead with the place, as compilers do.
-    end = f"line {len(text.splitlines()) or 1} (end of file)"
-    message = str(err).replace("(at end of document)", f"(at {end})")
-    return re.sub(r"^(.*) \(at (line .*)\)$", r"\2: invalid TOML: \1", message)
+    end = f"(at line {len(text.splitlines()) or 1} (end of file))"
+    found = re.fullmatch(r"(.*) \(at (line .*)\)", str(err).replace("(at end of document)", end))
+    return f"{found[2]}: invalid TOML: {found[1]}" if found else f"invalid TOML: {err}"
 
 
 # --- field specs -------------------------------------------------------------------------------
@@ -203,10 +204,11 @@ def _short_codes(value: Any) -> tuple[str, ...]:
 def _region(value: Any) -> str:
     if not isinstance(value, str):
         raise _Bad()
-    if value.upper() not in SUPPORTED_REGIONS:
-        guess = {"UK": "GB"}.get(value.upper())  # the one everybody trips on
-        raise _Bad(hint=f'did you mean "{guess}"?' if guess else _did_you_mean(value.upper(), SUPPORTED_REGIONS))
-    return value.upper()
+    region = value.upper()
+    if region not in SUPPORTED_REGIONS:
+        guess = {"UK": "GB"}.get(region)  # the one everybody trips on
+        raise _Bad(hint=f'did you mean "{guess}"?' if guess else _did_you_mean(region, SUPPORTED_REGIONS))
+    return region
 
 
 def _database_url(value: Any) -> str:
@@ -224,7 +226,7 @@ def _database_url(value: Any) -> str:
                    + _in_parens(_did_you_mean(backend, ("sqlite", "postgresql"))))
     path = url.database or ""
     if backend != "sqlite" or path in ("", ":memory:") or path.startswith("file:") or os.path.isabs(path):
-        return str(value)
+        return str(value)  # not a relative file path, so nothing to pin
     return url.set(database=os.path.abspath(path)).render_as_string(hide_password=False)
 
 
@@ -250,7 +252,8 @@ _BIND_FIELDS = (
     _Field("system_id", "1 to 15 ASCII characters (the SMPP limit)", _string(1, 15, ascii_only=True)),
     _Field("password", "at most 8 ASCII characters (the SMPP limit)", _string(0, 8, ascii_only=True),
            secret=True),
-    _Field("system_type", "at most 12 ASCII characters (the SMPP limit)", _string(0, 12, ascii_only=True), ""),
+    _Field("system_type", "at most 12 ASCII characters (the SMPP limit)",
+           _string(0, 12, ascii_only=True), ""),
     _choice("mode", ("transceiver", "transmitter", "receiver"), "transceiver"),
     _Field("short_codes", 'a non-empty list of quoted digit strings such as ["10655"]', _short_codes),
     _Field("enquire_link_interval", _SECONDS, _number(float, 0, above=True), 30.0),
@@ -287,9 +290,10 @@ def _binds(smsc: dict, env: Mapping[str, str]) -> tuple[BindConfig, ...]:
             if other.name == bind.name:
                 raise _Bad(f'duplicate bind name "{bind.name}" (also smsc.binds[{j}])', f"{path}.name")
             # Two binds answering one short code would split a member's conversation between them.
-            for code in sorted(set(bind.short_codes) & set(other.short_codes)):
-                raise _Bad(f'short code "{code}" is already served by bind "{other.name}" (smsc.binds[{j}])',
-                           f"{path}.short_codes")
+            shared = sorted(set(bind.short_codes) & set(other.short_codes))
+            if shared:
+                raise _Bad(f'short code "{shared[0]}" is already served by bind "{other.name}" '
+                           f"(smsc.binds[{j}])", f"{path}.short_codes")
         if bind.reconnect_max_delay < bind.reconnect_initial_delay:
             raise _Bad(f"must be at least reconnect_initial_delay ({bind.reconnect_initial_delay:g})",
                        f"{path}.reconnect_max_delay")
@@ -318,8 +322,8 @@ def _section(table: dict, fields: tuple[_Field, ...], path: str, where: str,
                 value = _substitute(value, env)
                 value = spec.parse(value)
             except _Bad as bad:
-                shown = _show(value, spec.secret)
-                raise _Bad(bad.message or f"expected {spec.expect}, got {shown}{_in_parens(bad.hint)}", key) from None
+                got = f"got {_show(value, spec.secret)}{_in_parens(bad.hint)}"
+                raise _Bad(bad.message or f"expected {spec.expect}, {got}", key) from None
         values[spec.attr or spec.key] = value
     return values
 
@@ -328,7 +332,7 @@ def _reject_unknown(table: dict, known: Any, where: str) -> None:
     for key in table:
         if key not in known:
             hint = _did_you_mean(key, known) or "known keys: " + ", ".join(known)
-            raise _Bad(f'unknown key "{key}" in {where}{_in_parens(hint)}')
+            raise _Bad(f"unknown key {json.dumps(key)} in {where}{_in_parens(hint)}")
 
 
 _ENV_REF = re.compile(r"\$\$\{|\$\{(?:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})?")

@@ -48,11 +48,14 @@ class Sender:
         self._pumping = False
         self._again = False
         self._poll = None
+        self._running = False
 
     def start(self):
+        self._running = True
         self._poll_soon(0)
 
     def stop(self):
+        self._running = False
         if self._poll is not None and self._poll.active():
             self._poll.cancel()
         self._poll = None
@@ -65,6 +68,8 @@ class Sender:
             self._poll_soon(0)
 
     def _poll_soon(self, delay):
+        if not self._running:
+            return
         if self._poll is not None and self._poll.active():
             if self._poll.getTime() <= self._clock.seconds() + delay:
                 return

@@ -2,9 +2,15 @@
 
 `twisted.application.internet.ClientService` does the reconnecting, with
 exponential backoff and jitter so that a fleet of gateways does not hammer
-an SMSC that just came back.  Its ``prepareConnection`` hook waits for the
-bind to be accepted, so a refused bind counts as a failed attempt and is
-retried with the same backoff instead of a hot loop.
+an SMSC that just came back.
+
+A refused or unanswered bind must back off like a refused connection, not
+retry at the initial delay forever.  ClientService only counts failures to
+connect (a connection that is made and then lost resets its count, and its
+``prepareConnection`` hook cannot fail once the transport may close: Twisted
+26's state machine has no transition for that disconnect).  So the bind
+counts its own consecutive failures, reset by a successful bind, and the
+retry policy takes the larger of the two counts.
 """
 
 from __future__ import annotations
@@ -35,21 +41,35 @@ class SmppBind(service.Service):
         self.protocol = None
         self._clock = clock or reactor
         self._ready = ready or (lambda bind: None)
-        factory = EsmeFactory(config, receive, self._clock, lost=self._lost)
+        self._failures = 0
+        backoff = backoffPolicy(initialDelay=config.reconnect_initial_delay,
+                                maxDelay=config.reconnect_max_delay, jitter=random.random)
+        factory = EsmeFactory(config, receive, self._clock, made=self._made, lost=self._lost)
         endpoint = TCP4ClientEndpoint(reactor, config.host, config.port,
                                       timeout=config.response_timeout)
         self._client = ClientService(
-            endpoint, factory, clock=self._clock, prepareConnection=self._bind,
-            retryPolicy=backoffPolicy(initialDelay=config.reconnect_initial_delay,
-                                      maxDelay=config.reconnect_max_delay,
-                                      jitter=random.random))
+            endpoint, factory, clock=self._clock,
+            retryPolicy=lambda attempts: self._delay(backoff, attempts))
 
-    def _bind(self, protocol):
-        def bound(_):
-            self.protocol = protocol
-            log.info("bind.ready", bind=self.name)
-            self._ready(self)
-        return protocol.bound.addCallback(bound)
+    def _delay(self, backoff, attempts):
+        delay = backoff(max(attempts, self._failures))
+        log.info("bind.retry_scheduled", bind=self.name, delay=round(delay, 2),
+                 failures=max(attempts, self._failures))
+        return delay
+
+    def _made(self, protocol):
+        protocol.bound.addCallbacks(lambda _: self._bound(protocol), self._refused)
+
+    def _bound(self, protocol):
+        self._failures = 0
+        self.protocol = protocol
+        log.info("bind.ready", bind=self.name)
+        self._ready(self)
+
+    def _refused(self, failure):
+        self._failures += 1
+        log.warning("bind.failed", bind=self.name, error=failure.getErrorMessage(),
+                    failures=self._failures)
 
     def _lost(self, protocol):
         if self.protocol is protocol:

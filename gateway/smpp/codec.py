@@ -294,6 +294,11 @@ def encode(pdu: Pdu) -> bytes:
         # message_id of a failed submit_sm_resp "shall not be included").
         return _HEADER.pack(HEADER_LENGTH, command_codes.get_command_code(pdu.command),
                             pdu.status, pdu.sequence)
+    for name, value in pdu.params.items():
+        limit = getattr(cls.params[name], "max", None)
+        if isinstance(value, str) and limit is not None and len(value) >= limit:
+            # smpplib would cut it short; a truncated address is a wrong address.
+            raise PDUError(f"{pdu.command}: {name} longer than {limit - 1} octets")
     short_message = pdu.params.get("short_message")
     if short_message is not None and len(short_message) > 254:
         raise PDUError(f"{pdu.command}: short_message of {len(short_message)} octets "

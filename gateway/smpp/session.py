@@ -166,6 +166,12 @@ class EsmeSession:
         elif self.state in (State.OPEN, State.BINDING):
             self.state = State.CLOSED
 
+    def connection_lost(self) -> None:
+        """The transport is gone: nothing more is sent, no timer is wanted."""
+        self.state = State.CLOSED
+        self._pending.clear()
+        self._out.clear()
+
     def data_to_send(self) -> bytes:
         data, self._out = bytes(self._out), bytearray()
         return data

@@ -50,17 +50,22 @@ class Database:
     def __init__(self, engine: Engine, reactor, threads: int | None = None):
         self.engine = engine
         self._reactor = reactor
-        size = threads or (1 if is_sqlite(engine) else 4)
-        self._pool = ThreadPool(minthreads=1, maxthreads=size, name="jifen-db")
+        self._size = threads or (1 if is_sqlite(engine) else 4)
+        self._pool = None
 
     def start(self):
-        self._pool.start()
-        self._shutdown = self._reactor.addSystemEventTrigger(
-            "during", "shutdown", self.stop)
+        """Start the threads; a stopped Database may be started again."""
+        if self._pool is None:
+            self._pool = ThreadPool(minthreads=1, maxthreads=self._size, name="jifen-db")
+            self._pool.start()
+            self._trigger = self._reactor.addSystemEventTrigger("during", "shutdown",
+                                                                self.stop)
 
     def stop(self):
-        if self._pool.started:
-            self._pool.stop()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            self._reactor.removeSystemEventTrigger(self._trigger)
+            pool.stop()
 
     def run(self, fn, *args, **kwargs):
         """Run ``fn(connection, ...)`` in one transaction, off the reactor."""

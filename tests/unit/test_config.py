@@ -259,6 +259,7 @@ def _drop(key: str) -> str:
     (_set("prot", "1"), 'unknown key "prot" in smsc.binds[0] (did you mean "port"?)'),
     (GOOD + "[gatway]\n", 'unknown key "gatway" in the top level (did you mean "gateway"?)'),
     (GOOD + "[smsc.extra]\n", 'unknown key "extra" in [smsc] (known keys: binds)'),
+    ('"a\\nb" = 1\n' + GOOD, 'unknown key "a\\nb" in the top level (known keys: gateway, smsc)'),
     # bad values
     (_set("phone_region", '"XX"'), 'gateway.phone_region: expected a region code such as "KE" or "CN", got "XX"'),
     (_set("phone_region", '"UK"'), 'got "UK" (did you mean "GB"?)'),

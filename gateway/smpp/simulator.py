@@ -1,0 +1,450 @@
+"""A small SMSC that speaks real SMPP 3.4 over loopback TCP.
+
+Start at `Simulator`: give it accounts, `listen()`, point a gateway bind at
+``simulator.port``, then `Simulator.deliver` MOs to the gateway and read the
+MTs it submits from `Simulator.submitted` or `Simulator.next_mt`.  It serves
+``jifen demo``, the integration tests and operators' own tests.
+
+It is the SMSC side, so unlike the gateway's ESME (session.py plus
+protocol.py) it is one plain Twisted protocol: its rules are few (check the
+bind, answer every request, number the MTs) and it only ever runs over a
+real transport.  Every byte it reads or writes still goes through codec.py,
+so the project has one codec.
+
+Fault injection (dropping after N PDUs, throttling, delayed answers,
+redelivery, malformed bytes, delivery receipts) is meant to wrap the two
+narrow paths every PDU takes: `SmscProtocol.pdu_received` in and
+`SmscProtocol.send` out.  The handlers behind them stay well-behaved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import structlog
+from twisted.internet import defer
+from twisted.internet.protocol import Factory, Protocol
+
+from gateway.smpp import text as smstext
+from gateway.smpp.codec import Pdu, PDUError, Status, decode, encode, pdu_length
+
+__all__ = [
+    "Simulator", "Submitted", "SmscProtocol", "SYSTEM_ID",
+    "SimulatorError", "NotBound", "DeliverRefused", "ConnectionGone",
+]
+
+log = structlog.get_logger(__name__)
+
+#: What the simulator calls itself in every bind_*_resp.
+SYSTEM_ID = "JIFENSIM"
+
+# codec.Status lists only what the gateway reacts to; ESME_RINVSYSID is
+# something only an SMSC says.
+_INVALID_SYSTEM_ID = 0x0F
+_UDHI = 0x40
+_MAX_SEQUENCE = 0x7FFFFFFF
+_BIND_MODES = {
+    "bind_transmitter": "transmitter",
+    "bind_receiver": "receiver",
+    "bind_transceiver": "transceiver",
+}
+_RECEIVING = frozenset({"receiver", "transceiver"})
+_SUBMITTING = frozenset({"transmitter", "transceiver"})
+# Requests that have no *_resp: they can only be answered with generic_nack.
+_NO_RESPONSE = frozenset({"alert_notification"})
+
+
+class SimulatorError(Exception):
+    """Base of what a `Simulator.deliver` Deferred can fail with."""
+
+
+class NotBound(SimulatorError):
+    """No bound receiver or transceiver session to deliver an MO to."""
+
+
+class DeliverRefused(SimulatorError):
+    """The gateway answered a deliver_sm with generic_nack (or a stranger PDU)."""
+
+    def __init__(self, message, status):
+        super().__init__(message, status)
+        self.status = status
+
+
+class ConnectionGone(SimulatorError):
+    """The connection closed before the gateway answered the deliver_sm."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """An MT the gateway submitted."""
+
+    message_id: str             # what submit_sm_resp said: decimal, from 1
+    source_addr: str
+    destination_addr: str
+    data_coding: int
+    short_message: bytes
+    text: str                   # UDH stripped; "" if the body is not text
+    params: Mapping[str, Any]   # the whole submit_sm params
+    system_id: str              # which bind it came through
+
+
+class SmscProtocol(Protocol):
+    """One ESME connection, seen from the SMSC."""
+
+    def __init__(self, simulator: "Simulator"):
+        self._simulator = simulator
+        self.mode: str | None = None        # set while bound
+        self.system_id: str | None = None
+        self.lost = defer.Deferred()        # fires when the connection is gone
+        self._buffer = bytearray()
+        self._sequence = 0
+        self._delivers: dict[int, defer.Deferred] = {}
+        self._closing = False
+        self._log = log
+
+    @property
+    def is_bound(self) -> bool:
+        return self.mode is not None
+
+    @property
+    def can_receive(self) -> bool:
+        return self.mode in _RECEIVING and not self._closing
+
+    # -- Twisted calls these ------------------------------------------------
+
+    def connectionMade(self):
+        # Small PDUs answered one by one: Nagle plus delayed ACKs would add
+        # 40 ms to round trips, as on the ESME side.
+        if hasattr(self.transport, "setTcpNoDelay"):
+            self.transport.setTcpNoDelay(True)
+        peer = self.transport.getPeer()
+        self._log = log.bind(peer=f"{peer.host}:{peer.port}")
+        self._log.info("simulator.connected")
+
+    def dataReceived(self, data):
+        self._buffer += data
+        while not self._closing:
+            try:
+                length = pdu_length(self._buffer)
+            except PDUError as error:
+                self._drop(str(error))
+                return
+            if length is None or len(self._buffer) < length:
+                return
+            frame = bytes(self._buffer[:length])
+            del self._buffer[:length]
+            self._frame_received(frame)
+
+    def connectionLost(self, reason):
+        self._closing = True
+        self.mode = None
+        delivers, self._delivers = self._delivers, {}
+        for sequence, deferred in delivers.items():
+            deferred.errback(ConnectionGone(f"deliver_sm {sequence} unanswered"))
+        self._simulator._disconnected(self)
+        self._log.info("simulator.disconnected", reason=reason.getErrorMessage())
+        self.lost.callback(None)
+
+    # -- the two paths every PDU takes ----------------------------------------
+
+    def pdu_received(self, pdu: Pdu) -> None:
+        """Answer one PDU from the ESME."""
+        self._log.debug("simulator.pdu_received", command=pdu.command,
+                        sequence=pdu.sequence, status=pdu.status)
+        if pdu.is_response:
+            self._response_received(pdu)
+        elif pdu.command in _BIND_MODES:
+            self._bind_received(pdu)
+        elif pdu.command == "enquire_link":
+            self.send(pdu.response())
+        elif not self.is_bound:
+            self._refuse(pdu, Status.INCORRECT_BIND_STATUS)
+        elif pdu.command == "submit_sm":
+            self._submit_received(pdu)
+        elif pdu.command == "unbind":
+            self.send(pdu.response())
+            self._log.info("simulator.unbound")
+            self._close()
+        else:
+            self.send(Pdu("generic_nack", pdu.sequence, Status.INVALID_COMMAND))
+
+    def send(self, pdu: Pdu) -> None:
+        """Write one PDU; raises `PDUError` (writing nothing) if it cannot be encoded."""
+        data = encode(pdu)
+        self._log.debug("simulator.pdu_sent", command=pdu.command,
+                        sequence=pdu.sequence, status=pdu.status)
+        self.transport.write(data)
+
+    # -- the simulator calls this ---------------------------------------------
+
+    def deliver(self, params: Mapping[str, Any]) -> defer.Deferred:
+        """Send a deliver_sm; fires with the command_status of its answer."""
+        self._sequence = self._sequence % _MAX_SEQUENCE + 1
+        self.send(Pdu("deliver_sm", self._sequence, params=params))
+        deferred = self._delivers[self._sequence] = defer.Deferred()
+        self._log.info("simulator.deliver_sent", sequence=self._sequence,
+                       source_addr=params.get("source_addr"),
+                       destination_addr=params.get("destination_addr"))
+        return deferred
+
+    # -- handlers ---------------------------------------------------------------
+
+    def _frame_received(self, frame: bytes) -> None:
+        try:
+            pdu = decode(frame)
+        except PDUError as error:
+            if error.fatal:
+                self._drop(str(error))
+                return
+            self._log.warning("simulator.pdu_rejected", error=str(error), status=error.status)
+            self.send(Pdu("generic_nack", error.sequence or 0, error.status))
+            return
+        self.pdu_received(pdu)
+
+    def _bind_received(self, pdu: Pdu) -> None:
+        system_id = pdu.get("system_id", "")
+        if self.is_bound:
+            status = Status.ALREADY_BOUND
+        else:
+            status = self._simulator._authenticate(system_id, pdu.get("password", ""))
+        if status != Status.OK:
+            self._log.warning("simulator.bind_refused", system_id=system_id, status=status)
+            self.send(pdu.response(status))
+            return
+        self.mode, self.system_id = _BIND_MODES[pdu.command], system_id
+        self._log = self._log.bind(system_id=system_id)
+        # Answer before telling the simulator, so that anything waiting on
+        # wait_bound() writes its deliver_sm after the bind_resp.
+        self.send(pdu.response(system_id=SYSTEM_ID))
+        self._log.info("simulator.bound", mode=self.mode)
+        self._simulator._bound()
+
+    def _submit_received(self, pdu: Pdu) -> None:
+        if self.mode not in _SUBMITTING:
+            self._refuse(pdu, Status.INCORRECT_BIND_STATUS)
+            return
+        submitted = self._simulator._new_submitted(pdu, self.system_id)
+        self.send(pdu.response(message_id=submitted.message_id))
+        self._log.info("simulator.submit_received", message_id=submitted.message_id,
+                       destination_addr=submitted.destination_addr, text=submitted.text)
+        self._simulator._record(submitted)
+
+    def _response_received(self, pdu: Pdu) -> None:
+        deferred = self._delivers.pop(pdu.sequence, None)
+        if deferred is None:
+            self._log.warning("simulator.unexpected_response", command=pdu.command,
+                              sequence=pdu.sequence, status=pdu.status)
+        elif pdu.command == "deliver_sm_resp":
+            self._log.info("simulator.deliver_answered", sequence=pdu.sequence,
+                           status=pdu.status)
+            deferred.callback(pdu.status)
+        else:
+            self._log.warning("simulator.deliver_refused", command=pdu.command,
+                              sequence=pdu.sequence, status=pdu.status)
+            deferred.errback(DeliverRefused(
+                f"deliver_sm {pdu.sequence} answered with {pdu.command}", pdu.status))
+
+    def _refuse(self, request: Pdu, status: int) -> None:
+        if request.command in _NO_RESPONSE:
+            self.send(Pdu("generic_nack", request.sequence, status))
+        else:
+            self.send(request.response(status))
+
+    def _drop(self, reason: str) -> None:
+        # Framing is lost: we cannot know where the next PDU starts.
+        self._log.warning("simulator.framing_lost", error=reason)
+        self._close()
+
+    def _close(self) -> None:
+        self._closing = True
+        self.mode = None
+        self.transport.loseConnection()
+
+
+class _SmscFactory(Factory):
+    def __init__(self, simulator: "Simulator"):
+        self._simulator = simulator
+
+    def buildProtocol(self, addr):
+        protocol = SmscProtocol(self._simulator)
+        protocol.factory = self
+        self._simulator._connections.append(protocol)
+        return protocol
+
+
+class Simulator:
+    """The SMSC: accounts, listening port, MOs out, MTs in."""
+
+    def __init__(self, accounts: Mapping[str, str], clock=None):
+        if clock is None:
+            from twisted.internet import reactor as clock
+        self.accounts = dict(accounts)
+        #: For timed faults (delayed answers, redelivery); nothing is timed yet.
+        self.clock = clock
+        self.submitted: list[Submitted] = []
+        self._connections: list[SmscProtocol] = []
+        self._listening = None
+        self._message_ids = 0
+        self._turn = 0
+        self._mt_queue = defer.DeferredQueue()
+        self._bound_waiters: list[tuple[int, defer.Deferred]] = []
+        self._submit_waiters: list[tuple[int, defer.Deferred]] = []
+
+    def listen(self, reactor=None, port: int = 0) -> int:
+        """Listen on 127.0.0.1 (``port`` 0 picks a free one); returns the port."""
+        if self._listening is not None:
+            raise RuntimeError(f"already listening on port {self.port}")
+        if reactor is None:
+            from twisted.internet import reactor
+        self._listening = reactor.listenTCP(port, _SmscFactory(self), interface="127.0.0.1")
+        log.info("simulator.listening", port=self.port)
+        return self.port
+
+    def stop(self) -> defer.Deferred:
+        """Stop listening and drop every connection; fires once all are gone."""
+        waits = [protocol.lost for protocol in self._connections]
+        for protocol in list(self._connections):
+            protocol._close()
+        if self._listening is not None:
+            waits.append(defer.maybeDeferred(self._listening.stopListening))
+            self._listening = None
+        return defer.gatherResults(waits, consumeErrors=True).addCallback(lambda _: None)
+
+    @property
+    def port(self) -> int | None:
+        """The listening port, or None when not listening."""
+        return self._listening.getHost().port if self._listening is not None else None
+
+    @property
+    def bound(self) -> int:
+        """Number of currently bound sessions, in any mode."""
+        return sum(1 for protocol in self._connections if protocol.is_bound)
+
+    def wait_bound(self, count: int = 1) -> defer.Deferred:
+        """Fire once ``count`` sessions that can take deliver_sm are bound.
+
+        Only receivers and transceivers count, because what a caller waits
+        for is a gateway that `deliver` can reach.
+        """
+        deferred = defer.Deferred()
+        self._bound_waiters.append((count, deferred))
+        self._bound()
+        return deferred
+
+    def deliver(self, source_addr: str, destination_addr: str, text: str | None = None, *,
+                short_message: bytes | None = None, data_coding: int | None = None,
+                **params) -> defer.Deferred:
+        """Send an MO as deliver_sm to a bound receiver (round-robin if several).
+
+        ``text`` is encoded with `text.encode` (GSM-7 when it fits, else
+        UCS-2) unless ``short_message`` is given; ``data_coding=8`` forces
+        UCS-2.  Other keywords (esm_class, service_type, ussd_service_op,
+        its_session_info, message_payload, ...) go into the PDU as they are.
+        Fires with the deliver_sm_resp's command_status; fails with
+        `NotBound`, `DeliverRefused`, `ConnectionGone` or `PDUError`.
+        Arguments that make no message (text and short_message both, text
+        the data_coding cannot carry) raise at once: that is the caller's bug.
+        """
+        params = _mo_params(source_addr, destination_addr, text, short_message,
+                            data_coding, params)
+        receivers = [protocol for protocol in self._connections if protocol.can_receive]
+        if not receivers:
+            return defer.fail(NotBound("no receiver or transceiver session is bound"))
+        self._turn += 1
+        return defer.maybeDeferred(receivers[self._turn % len(receivers)].deliver, params)
+
+    def wait_for_submits(self, count: int) -> defer.Deferred:
+        """Fire with a copy of `submitted` once it holds ``count`` MTs."""
+        deferred = defer.Deferred()
+        self._submit_waiters.append((count, deferred))
+        self._wake_submit_waiters()
+        return deferred
+
+    def next_mt(self) -> defer.Deferred:
+        """Fire with the next MT not yet taken by `next_mt` (a queue)."""
+        return self._mt_queue.get()
+
+    def _authenticate(self, system_id: str, password: str) -> int:
+        if system_id not in self.accounts:
+            return _INVALID_SYSTEM_ID
+        if password != self.accounts[system_id]:
+            return Status.INVALID_PASSWORD
+        return Status.OK
+
+    def _disconnected(self, protocol: SmscProtocol) -> None:
+        self._connections.remove(protocol)
+
+    def _new_submitted(self, pdu: Pdu, system_id: str) -> Submitted:
+        self._message_ids += 1
+        return Submitted(
+            message_id=str(self._message_ids),
+            source_addr=pdu.get("source_addr", ""),
+            destination_addr=pdu.get("destination_addr", ""),
+            data_coding=pdu.get("data_coding", 0),
+            short_message=pdu.get("short_message", b""),
+            text=_mt_text(pdu.params),
+            params=pdu.params,
+            system_id=system_id,
+        )
+
+    def _record(self, submitted: Submitted) -> None:
+        self.submitted.append(submitted)
+        self._mt_queue.put(submitted)
+        self._wake_submit_waiters()
+
+    def _bound(self) -> None:
+        """A session bound, or someone started waiting for one."""
+        receivers = sum(1 for protocol in self._connections if protocol.can_receive)
+        _fire_reached(self._bound_waiters, receivers, lambda: receivers)
+
+    def _wake_submit_waiters(self) -> None:
+        _fire_reached(self._submit_waiters, len(self.submitted), lambda: list(self.submitted))
+
+
+def _fire_reached(waiters, level, result):
+    """Fire and remove the waiters whose count ``level`` has reached.
+
+    The list is updated before any callback runs, because a callback may
+    well start waiting again.
+    """
+    reached = [deferred for count, deferred in waiters if level >= count]
+    waiters[:] = [(count, deferred) for count, deferred in waiters if level < count]
+    for deferred in reached:
+        deferred.callback(result())
+
+
+def _mo_params(source_addr, destination_addr, text, short_message, data_coding, extra):
+    if text is not None and short_message is not None:
+        raise TypeError("deliver() takes text or short_message, not both")
+    if text is not None:
+        short_message, data_coding = _encode_text(text, data_coding)
+    params = dict(source_addr=source_addr, destination_addr=destination_addr,
+                  data_coding=data_coding or smstext.DC_SMSC_DEFAULT, **extra)
+    if "message_payload" not in extra:      # smpplib refuses both in one PDU
+        params["short_message"] = short_message or b""
+    return params
+
+
+def _encode_text(text: str, data_coding: int | None) -> tuple[bytes, int]:
+    encoded = smstext.encode(text)
+    if data_coding is None or data_coding == encoded.data_coding:
+        return encoded.payload, encoded.data_coding
+    if data_coding == smstext.DC_UCS2:
+        # Handsets send plain Latin text as UCS-2 too; text.encode only
+        # picks UCS-2 when it must, so this case is done here.
+        return text.encode("utf-16-be"), data_coding
+    raise ValueError(f"cannot encode {text!r} as data_coding 0x{data_coding:02X}; "
+                     "pass short_message instead")
+
+
+def _mt_text(params: Mapping[str, Any]) -> str:
+    """The text of a submit_sm, or "" when it is not text (binary, bad UDH)."""
+    body = params.get("short_message") or params.get("message_payload") or b""
+    try:
+        if params.get("esm_class", 0) & _UDHI:
+            _, body = smstext.strip_udh(body)
+        return smstext.decode(body, params.get("data_coding", 0))
+    except smstext.TextError as error:
+        log.warning("simulator.undecodable_submit", error=str(error))
+        return ""
