@@ -59,7 +59,7 @@ class Inbox:
         except sms_text.TextError as error:
             log.warning("mo.refused", bind=bind_name, source=pdu.get("source_addr"),
                         reason=str(error))
-            return Status.PERMANENT_APP_ERROR
+            return Status.REJECT_MESSAGE
         waiting = defer.Deferred()
         self._batch.append((row, waiting))
         if self._flush_call is None:

@@ -63,7 +63,8 @@ class Status:
     QUEUE_FULL = consts.SMPP_ESME_RMSGQFUL
     THROTTLED = consts.SMPP_ESME_RTHROTTLED
     TEMPORARY_APP_ERROR = consts.SMPP_ESME_RX_T_APPN
-    PERMANENT_APP_ERROR = consts.SMPP_ESME_RX_R_APPN
+    PERMANENT_APP_ERROR = consts.SMPP_ESME_RX_P_APPN
+    REJECT_MESSAGE = consts.SMPP_ESME_RX_R_APPN
 
 
 class PDUError(ValueError):
@@ -126,6 +127,23 @@ class _NoSequenceSource:
 
 class _CheckedParsing:
     """Bounds-checked replacements for smpplib's field parsers."""
+
+    def parse_params(self, data):
+        # smpplib stops quietly when the body runs out; a body that has begun
+        # must carry every mandatory field.
+        pos = 0
+        for name in self.params_order:
+            if self.field_is_optional(name):
+                break
+            param = self.params[name]
+            if param.type is int:
+                data, pos = self._parse_int(name, data, pos)
+            elif param.type is str:
+                data, pos = self._parse_string(name, data, pos)
+            elif param.type is ostr:
+                data, pos = self._parse_ostring(name, data, pos)
+        if pos < len(data):
+            self.parse_optional_params(data[pos:])
 
     def _parse_string(self, field_name, data, pos, length=None):
         if length is None:
@@ -295,6 +313,8 @@ def encode(pdu: Pdu) -> bytes:
         return _HEADER.pack(HEADER_LENGTH, command_codes.get_command_code(pdu.command),
                             pdu.status, pdu.sequence)
     for name, value in pdu.params.items():
+        if isinstance(value, str) and not value.isascii():
+            raise PDUError(f"{pdu.command}: {name} is not ASCII (SMPP C-octet strings are)")
         limit = getattr(cls.params[name], "max", None)
         if isinstance(value, str) and limit is not None and len(value) >= limit:
             # smpplib would cut it short; a truncated address is a wrong address.

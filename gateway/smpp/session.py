@@ -246,7 +246,7 @@ class EsmeSession:
         if self.state is State.CLOSED:
             return None
         deadlines = [deadline for _, deadline in self._pending.values()]
-        if self.state is State.BOUND:
+        if self.state is State.BOUND and not self._probing():
             deadlines.append(self._last_heard + self._enquire_interval)
         return min(deadlines, default=None)
 
@@ -258,7 +258,7 @@ class EsmeSession:
             del self._pending[sequence]
             events.extend(self._timed_out(command, sequence))
         if (self.state is State.BOUND and now >= self._last_heard + self._enquire_interval
-                and not any(c == "enquire_link" for c, _ in self._pending.values())):
+                and not self._probing()):
             self._send_request("enquire_link", {}, now)
             self._last_heard = now
         return events
@@ -273,6 +273,9 @@ class EsmeSession:
             self.state = State.CLOSED
             return [Unbound(by_peer=False)]
         return self._lose("no answer to enquire_link")
+
+    def _probing(self) -> bool:
+        return any(command == "enquire_link" for command, _ in self._pending.values())
 
     # -- plumbing ---------------------------------------------------------
 

@@ -311,19 +311,14 @@ SPEC_STATUS = {
     "INCORRECT_BIND_STATUS": 0x04, "ALREADY_BOUND": 0x05, "SYSTEM_ERROR": 0x08,
     "BIND_FAILED": 0x0D, "INVALID_PASSWORD": 0x0E, "QUEUE_FULL": 0x14,
     "THROTTLED": 0x58, "TEMPORARY_APP_ERROR": 0x64,     # ESME_RX_T_APPN
+    "PERMANENT_APP_ERROR": 0x65,                        # ESME_RX_P_APPN
+    "REJECT_MESSAGE": 0x66,                             # ESME_RX_R_APPN
 }
 
 
 @pytest.mark.parametrize("name,value", SPEC_STATUS.items())
 def test_status_values_are_those_of_the_spec(name, value):
     assert getattr(Status, name) == value
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Status.PERMANENT_APP_ERROR is ESME_RX_R_APPN 0x66 ('reject message'); "
-    "the permanent application error of table 5-2 is ESME_RX_P_APPN 0x65"))
-def test_permanent_app_error_is_esme_rx_p_appn():
-    assert Status.PERMANENT_APP_ERROR == 0x65
 
 
 # -- USSD: the smpplib 2.2.4 gap ------------------------------------------------
@@ -421,21 +416,12 @@ def test_bad_body_raises_non_fatal_pdu_error_with_its_sequence(data):
     assert error.status == Status.INVALID_LENGTH
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a body that stops right after sm_length (sm_length 5, no octets "
-    "follow) decodes without error and without short_message: smpplib's "
-    "parse_params stops at pos == len(data) and codec.py does not check that "
-    "the mandatory fields were all read"))
 def test_sm_length_with_nothing_after_it_is_refused():
     data = with_length(DELIVER_SM_GSM7[1][:-4] + h("05  # sm_length 5, then the PDU ends"))
     with pytest.raises(PDUError):
         decode(data)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: same cause as above: a deliver_sm whose sm_length is 0 and which has "
-    "no TLV decodes without a short_message key (with a TLV after it, the same "
-    "field decodes as b''), so pdu['short_message'] raises KeyError downstream"))
 def test_empty_short_message_decodes_as_empty_bytes():
     data = with_length(DELIVER_SM_GSM7[1][:-4] + h("00  # sm_length 0, no TLVs"))
     assert decode(data)["short_message"] == b""
@@ -518,10 +504,6 @@ def test_encode_refuses_a_c_string_longer_than_its_field(command, field, longest
         encode(too_long)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a non-ASCII string TLV is written as UTF-8 with a TLV length counted "
-    "in characters (smpplib's _generate_string_tlv), so the PDU it produces is "
-    "malformed; encode should raise PDUError or write latin-1 like mandatory strings"))
 def test_string_tlv_encoding_round_trips_or_is_refused():
     pdu = Pdu("deliver_sm", 1, params=dict(sm_fields(), receipted_message_id="caf\u00e9"))
     try:
