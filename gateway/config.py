@@ -26,7 +26,8 @@ from typing import Any
 from phonenumbers import SUPPORTED_REGIONS
 from sqlalchemy.engine import make_url
 
-__all__ = ["BindConfig", "ConfigError", "GatewayConfig", "default_config_path", "load", "loads"]
+__all__ = ["BindConfig", "ConfigError", "GatewayConfig", "check_keywords", "default_config_path", "load",
+           "loads"]
 
 EMBEDDED_SOURCE = "<embedded defaults>"
 
@@ -380,3 +381,20 @@ def _show(value: Any, secret: bool = False) -> str:
     if isinstance(value, list):
         return ("[" + ", ".join(_show(item) for item in value) + "]")[:80]
     return str(value)
+
+
+def check_keywords(config: GatewayConfig) -> None:
+    """The keywords file loads and has the default language; else one-line ConfigError."""
+    from gateway.commands.grammar import KeywordTable
+
+    try:
+        table = KeywordTable.load(config.keywords_path)
+    except FileNotFoundError:
+        raise ConfigError(f"{config.source}: gateway.keywords: no such file "
+                          f"{config.keywords_path}") from None
+    except (OSError, ValueError) as error:
+        raise ConfigError(str(error).splitlines()[0]) from None
+    if config.default_language not in table.languages:
+        raise ConfigError(
+            f"{config.source}: gateway.default_language: {config.default_language!r} has no "
+            f"keywords in {config.keywords_path} (it has {', '.join(table.languages)})")

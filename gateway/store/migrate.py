@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from gateway.store.models import ALL_METADATA
+from gateway.store.schema import ALL_METADATA
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _LOCK_KEY = 0x6A6966656E        # "jifen"

@@ -2,8 +2,8 @@
 
 Declared with SQLAlchemy Core tables, because the hot paths (taking a batch
 of MOs, claiming a batch of MTs) are bulk statements, and Core says what
-SQL they run.  The ledger's tables live in ledger_client/schema.py on a
-metadata of their own; `ALL_METADATA` is what migrations compare against.
+SQL they run.  gateway/store/schema.py gathers every table module for the
+migrations; the ledger's tables live in ledger_client/schema.py.
 """
 
 from sqlalchemy import (
@@ -66,5 +66,3 @@ outbox = Table(
     UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
 )
-
-ALL_METADATA = (metadata, ledger_schema.metadata)

@@ -314,3 +314,32 @@ def test_config_error_carries_source_and_key(tmp_path):
 def test_loads_names_its_source():
     with pytest.raises(ConfigError, match=r"^custom\.toml: gateway\.phone_region: required key is missing$"):
         loads("[gateway]\n", source="custom.toml", environ={})
+
+
+def test_default_language_without_keywords_is_refused(tmp_path):
+    from gateway.config import check_keywords, load as load_config
+
+    keywords = tmp_path / "kw.toml"
+    keywords.write_text('[commands.BAL]\nen = ["BAL"]\n', encoding="utf-8")
+    path = tmp_path / "gw.toml"
+    path.write_text(
+        '[gateway]\nphone_region = "KE"\ndefault_language = "sw"\nkeywords = "kw.toml"\n'
+        '[[smsc.binds]]\nname = "m"\nhost = "h"\nport = 1\nsystem_id = "s"\n'
+        'password = "p"\nshort_codes = ["1"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        check_keywords(load_config(path))
+    assert "gateway.default_language" in str(caught.value)
+    assert "'sw'" in str(caught.value) and "en" in str(caught.value)
+
+
+def test_missing_keywords_file_is_one_clear_line(tmp_path):
+    from gateway.config import check_keywords, load as load_config
+
+    path = tmp_path / "gw.toml"
+    path.write_text(
+        '[gateway]\nphone_region = "KE"\nkeywords = "nope.toml"\n'
+        '[[smsc.binds]]\nname = "m"\nhost = "h"\nport = 1\nsystem_id = "s"\n'
+        'password = "p"\nshort_codes = ["1"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        check_keywords(load_config(path))
+    assert "gateway.keywords" in str(caught.value) and "nope.toml" in str(caught.value)

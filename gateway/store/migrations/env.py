@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from gateway.store.models import ALL_METADATA
+from gateway.store.schema import ALL_METADATA
 
 config = context.config
 

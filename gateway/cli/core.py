@@ -1,46 +1,38 @@
-"""The `jifen` command line.
-
-    jifen demo [--script FILE]      the gateway on its embedded defaults, with the simulator
-    jifen run [--config FILE]       the daemon
-    jifen db upgrade|current|check  schema migrations
-    jifen members add|list          members and their opening points
-
-A bad config ends any command with one line naming the file and the key,
-and exit status 2.
-"""
+"""The core commands: demo, run, db, members."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 from twisted.internet import defer, task
 
-from gateway import config as gateway_config
 from gateway import logs, msisdn
 from gateway.store import migrate
 from gateway.store.db import make_engine
+from sqlalchemy.exc import OperationalError
 
-EXIT_CONFIG = 2
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message is the one line to show."""
 
 
-def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+def migrated_engine(config):
+    """An engine on the configured database, which must be at the current schema."""
+    engine = make_engine(config.database_url)
     try:
-        config = gateway_config.load(args.config)
-    except gateway_config.ConfigError as error:
-        print(f"jifen: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    return args.handler(config, args) or 0
+        with engine.connect() as conn:
+            revision = migrate.current(conn)
+    except OperationalError as error:
+        raise CommandError(f"cannot reach the database: {str(error.orig).splitlines()[0]}")
+    if revision != migrate.head():
+        raise CommandError(f"the database is at schema {revision or 'none'}, not "
+                           f"{migrate.head()}: run `jifen db upgrade` first")
+    return engine
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jifen", description="Jifen SMS/USSD points gateway")
-    parser.add_argument("--config", help="gateway TOML (default: the embedded config)")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
-
+def register(commands) -> None:
     demo = commands.add_parser("demo", help="run the gateway against the built-in SMSC simulator")
     demo.add_argument("--script", help="read `<msisdn> <text>` lines from FILE and exit")
     demo.set_defaults(handler=_demo)
@@ -62,7 +54,6 @@ def _parser() -> argparse.ArgumentParser:
     add.set_defaults(handler=_members_add)
     listing = actions.add_parser("list", help="list members and balances")
     listing.set_defaults(handler=_members_list)
-    return parser
 
 
 def _demo(config, args):
@@ -136,7 +127,7 @@ def _members_add(config, args):
         print(f"jifen: {args.msisdn!r} is not a phone number in region {config.phone_region}",
               file=sys.stderr)
         return 1
-    with make_engine(config.database_url).begin() as conn:
+    with migrated_engine(config).begin() as conn:
         add_member(conn, EmbeddedLedger(), msisdn=number, name=args.name,
                    now=datetime.now(timezone.utc), language=args.language, points=args.points)
     print(f"member {number} ({args.name}) registered")
@@ -146,10 +137,7 @@ def _members_list(config, args):
     from gateway.store.members import list_members
     from ledger_client import EmbeddedLedger
 
-    with make_engine(config.database_url).begin() as conn:
+    with migrated_engine(config).begin() as conn:
         for row in list_members(conn, EmbeddedLedger()):
             print("{:<16} {:<24} {:<4} {:>10,}".format(*row))
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,13 @@
+"""Every table the gateway's migrations manage, in one place.
+
+Tables are declared in the module of their subject (models.py for members,
+inbox and outbox; ledger_client/schema.py for the ledger) on one of two
+metadata objects.  Importing a module registers its tables, so a new table
+module is added to the imports below; Alembic and `jifen db check` compare
+`ALL_METADATA` with the database.
+"""
+
+from gateway.store import models
+from ledger_client import schema as ledger_schema
+
+ALL_METADATA = (models.metadata, ledger_schema.metadata)
