@@ -9,22 +9,53 @@ timestamps derives from it, so tests that move the clock move both.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta, timezone
 
 import structlog
 from twisted.application import service
 from twisted.internet import defer
 
-from gateway.commands.grammar import KeywordTable
 from gateway.config import GatewayConfig
+from gateway.keyword_reload import LiveKeywords
+from gateway.ledger_poster import LedgerPoster
 from gateway.pipeline import Inbox, Processor
+from gateway.redeem import Pins, RedemptionService
 from gateway.sender import Sender
 from gateway.smpp.bind import SmppBind
 from gateway.store import migrate
 from gateway.store.db import Database, make_engine
-from ledger_client import EmbeddedLedger
+from ledger_client import EmbeddedLedger, HoldSweeper, HttpLedger, ThreadedLedger
 
 log = structlog.get_logger(__name__)
+
+
+def _instance_name() -> str:
+    """Who holds an outbox row's claim: readable for operators, unique per process start."""
+    return f"{socket.gethostname()[:24]}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+
+
+def build_redemptions(config: GatewayConfig, ledger: EmbeddedLedger) -> RedemptionService:
+    """Self-redemption as configured: with the embedded ledger it posts in the MO's own
+    transaction; with the central ledger it queues postings for the `LedgerPoster`."""
+    return RedemptionService(
+        ledger=ledger if config.ledger.kind == "embedded" else None,
+        pins=Pins(attempts=config.redemption.pin_attempts,
+                  lockout=timedelta(seconds=config.redemption.pin_lockout)),
+        namespace=config.ledger.namespace, pin_required=config.redemption.pin_required,
+        max_quantity=config.redemption.max_quantity)
+
+
+def _ledger_service(config: GatewayConfig, ledger: EmbeddedLedger, db, reactor):
+    """The asynchronous `Ledger` the poster sends queued postings to."""
+    if config.ledger.kind == "embedded":
+        return ThreadedLedger(ledger, db.run)
+    return HttpLedger(config.ledger.url, reactor, timeout=config.ledger.timeout,
+                      attempts=config.ledger.attempts,
+                      backoff=config.ledger.retry_initial_delay,
+                      max_backoff=config.ledger.retry_max_delay)
 
 
 class SchemaOutOfDate(Exception):
@@ -41,19 +72,33 @@ class Gateway(service.MultiService):
         self.engine = engine or make_engine(config.database_url)
         self.db = Database(self.engine, reactor)
         self.ledger = EmbeddedLedger(now=self.now)
-        self.keywords = KeywordTable.load(config.keywords_path)
+        self.keywords = LiveKeywords(self.db, reactor, config.keywords_path,
+                                     config.keywords_reload_interval)
         self.inbox = Inbox(
             self.db, reactor, self.now, region=config.phone_region,
             alphabets={b.name: b.default_data_coding for b in config.binds},
-            batch_window=config.inbox_batch_window, committed=self._committed)
+            batch_window=config.inbox_batch_window, committed=self._committed,
+            id_formats={b.name: b.receipt_id_format for b in config.binds},
+            parts_timeout=config.mo_parts_timeout,
+            redelivery_window=config.mo_redelivery_window)
         self.binds = [SmppBind(b, self.inbox.receive, reactor, ready=self._bind_ready)
                       for b in config.binds]
-        self.sender = Sender(self.db, self.binds, reactor, self.now)
+        self.sender = Sender(self.db, self.binds, reactor, self.now, instance=_instance_name())
         self.processor = Processor(
-            self.db, self.ledger, lambda: self.keywords, self.now,
-            default_language=config.default_language, replies_queued=self.sender.wake)
+            self.db, self.ledger, self.keywords.current, self.now,
+            default_language=config.default_language, region=config.phone_region,
+            replies_queued=self.sender.wake)
         for bind in self.binds:
             bind.setServiceParent(self)
+        self.redemptions = build_redemptions(config, self.ledger)
+        self.ledger_service = _ledger_service(config, self.ledger, self.db, reactor)
+        LedgerPoster(self.db, self.ledger_service, self.redemptions.settle, reactor, self.now,
+                     initial_delay=config.ledger.retry_initial_delay,
+                     max_delay=config.ledger.retry_max_delay,
+                     settled=self.sender.wake).setServiceParent(self)
+        if config.ledger.kind == "embedded":      # the central service sweeps its own holds
+            HoldSweeper(self.ledger, self.db.run, reactor,
+                        interval=config.ledger.hold_sweep_interval).setServiceParent(self)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.reactor.seconds(), timezone.utc)
@@ -73,14 +118,21 @@ class Gateway(service.MultiService):
             raise SchemaOutOfDate(
                 f"database is at schema {revision or 'none'}, this gateway needs "
                 f"{migrate.head()}: run `jifen db upgrade`")
+        yield self.keywords.refresh()     # the operator's changes, before any message is read
         yield self.processor.recover()
+        self.keywords.start()
         self.sender.start()
+        self.inbox.start()
         log.info("gateway.started", binds=[b.name for b in self.binds])
         super().startService()
 
     @defer.inlineCallbacks
     def stopService(self):
-        yield super().stopService()       # binds unbind first
-        self.sender.stop()
+        yield self.sender.stop()          # no new MTs; what is in flight answered and recorded
+        yield super().stopService()       # then the binds unbind
+        if isinstance(self.ledger_service, HttpLedger):
+            yield self.ledger_service.close()
+        self.inbox.stop()
+        self.keywords.stop()
         self.db.stop()
         log.info("gateway.stopped")

@@ -26,7 +26,9 @@ from typing import Any
 from phonenumbers import SUPPORTED_REGIONS
 from sqlalchemy.engine import make_url
 
-__all__ = ["BindConfig", "ConfigError", "GatewayConfig", "check_keywords", "default_config_path", "load",
+from gateway.receipts import ID_FORMATS
+
+__all__ = ["BindConfig", "ConfigError", "GatewayConfig", "LedgerConfig", "RedemptionConfig", "check_keywords", "default_config_path", "load",
            "loads"]
 
 EMBEDDED_SOURCE = "<embedded defaults>"
@@ -57,9 +59,37 @@ class BindConfig:
     enquire_link_interval: float = 30.0
     response_timeout: float = 10.0
     window: int = 10
+    tps: float | None = None  # messages per second the operator sold; None: no cap
     reconnect_initial_delay: float = 1.0
     reconnect_max_delay: float = 60.0
     default_data_coding: str = "gsm7"
+    receipt_id_format: str = "auto"  # a gateway.receipts.ID_FORMATS adapter
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerConfig:
+    """Where points are posted: the ledger in the gateway's own database ("embedded"), or the
+    central ledger service ("http", docs/ledger-api.md) through the durable postings queue."""
+
+    kind: str = "embedded"
+    url: str = ""                       # the service, for kind = "http"
+    namespace: str = "jifen"            # prefixes transfer ids: gateways sharing a service differ
+    timeout: float = 5.0
+    attempts: int = 4                   # tries per request before the posting waits in the queue
+    retry_initial_delay: float = 0.5
+    retry_max_delay: float = 60.0
+    hold_sweep_interval: float = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedemptionConfig:
+    """Member self-redemption: the catalogue file and the PIN rules."""
+
+    catalog_path: str = ""              # absolute; "" until load() resolves it
+    pin_required: bool = True
+    pin_attempts: int = 5               # wrong PINs in a row before redemption locks
+    pin_lockout: float = 1800.0         # seconds it stays locked
+    max_quantity: int = 10
 
 
 @dataclass(frozen=True)
@@ -72,9 +102,14 @@ class GatewayConfig:
     phone_region: str
     keywords_path: str
     binds: tuple[BindConfig, ...]
+    keywords_reload_interval: float = 2.0  # seconds between checks for operators' keyword changes
     inbox_batch_window: float = 0.005
+    mo_parts_timeout: float = 300.0       # seconds without a new part before "incomplete"
+    mo_redelivery_window: float = 900.0   # seconds within which a repeat is a redelivery
     log_format: str = "console"
     log_level: str = "info"
+    ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    redemption: RedemptionConfig = field(default_factory=RedemptionConfig)
 
 
 def default_config_path() -> Path:
@@ -231,6 +266,21 @@ def _database_url(value: Any) -> str:
     return url.set(database=os.path.abspath(path)).render_as_string(hide_password=False)
 
 
+def _boolean(value: Any) -> bool:
+    if isinstance(value, _FromEnv) and value.strip() in ("true", "false"):
+        return value.strip() == "true"
+    if not isinstance(value, bool):
+        raise _Bad()
+    return value
+
+
+def _http_url(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"https?://[A-Za-z0-9._:\[\]-]+(/\S*)?",
+                                                      value):
+        raise _Bad()
+    return str(value)
+
+
 _SECONDS = "a number of seconds greater than 0"
 
 _GATEWAY_FIELDS = (
@@ -239,8 +289,17 @@ _GATEWAY_FIELDS = (
            _string(pattern="[a-z]{2,3}"), "en"),
     _Field("phone_region", "a region code such as \"KE\" or \"CN\"", _region),
     _Field("keywords", "a file path", _string(1), "keywords.toml", "keywords_path"),
+    # A running gateway takes up `jifen keywords add|remove` (and edits of the file) this often.
+    _Field("keywords_reload_interval", "a number of seconds from 0.1 to 3600",
+           _number(float, 0.1, 3600), 2.0),
     # The MOs in a batch wait this long for their acks; SMSCs time out after seconds, not tenths.
     _Field("inbox_batch_window", "a number of seconds from 0 to 1", _number(float, 0, 1), 0.005),
+    # Parts of a long MO normally come within seconds; an SMSC retrying a lost one takes minutes.
+    _Field("mo_parts_timeout", "a number of seconds from 1 to 86400", _number(float, 1, 86400),
+           300.0),
+    # 0 turns redelivery recognition off; a day is as long as SMSCs keep retrying.
+    _Field("mo_redelivery_window", "a number of seconds from 0 to 86400", _number(float, 0, 86400),
+           900.0),
     _choice("log_format", ("console", "json"), "console"),
     _choice("log_level", ("debug", "info", "warning", "error", "critical"), "info"),
 )
@@ -260,20 +319,64 @@ _BIND_FIELDS = (
     _Field("enquire_link_interval", _SECONDS, _number(float, 0, above=True), 30.0),
     _Field("response_timeout", _SECONDS, _number(float, 0, above=True), 10.0),
     _Field("window", "an integer of at least 1", _number(int, 1), 10),
+    _Field("tps", "a number of messages per second greater than 0", _number(float, 0, above=True), None),
     _Field("reconnect_initial_delay", _SECONDS, _number(float, 0, above=True), 1.0),
     _Field("reconnect_max_delay", _SECONDS, _number(float, 0, above=True), 60.0),
     _choice("default_data_coding", ("gsm7", "latin1", "ascii"), "gsm7"),
+    _choice("receipt_id_format", tuple(ID_FORMATS), "auto"),
+)
+
+
+_LEDGER_FIELDS = (
+    _choice("kind", ("embedded", "http"), "embedded"),
+    _Field("url", "an http:// or https:// URL such as \"http://ledger.internal:8088\"",
+           _http_url, ""),
+    _Field("namespace", 'a label of letters, digits, "-" or "_"',
+           _string(pattern=r"[A-Za-z0-9_-]{1,16}"), "jifen"),
+    _Field("timeout", _SECONDS, _number(float, 0, above=True), 5.0),
+    _Field("attempts", "an integer from 1 to 20", _number(int, 1, 20), 4),
+    _Field("retry_initial_delay", _SECONDS, _number(float, 0, above=True), 0.5),
+    _Field("retry_max_delay", _SECONDS, _number(float, 0, above=True), 60.0),
+    _Field("hold_sweep_interval", _SECONDS, _number(float, 0, above=True), 5.0),
+)
+
+_REDEMPTION_FIELDS = (
+    _Field("catalog", "a file path", _string(1), "catalog.toml", "catalog_path"),
+    _Field("pin_required", "true or false", _boolean, True),
+    _Field("pin_attempts", "an integer from 1 to 20", _number(int, 1, 20), 5),
+    _Field("pin_lockout", "a number of seconds from 1 to 604800", _number(float, 1, 604800),
+           1800.0),
+    _Field("max_quantity", "an integer from 1 to 1000", _number(int, 1, 1000), 10),
 )
 
 
 # --- walking the document ----------------------------------------------------------------------
 
 def _build(data: dict, source: str, env: Mapping[str, str], base_dir: Path) -> GatewayConfig:
-    _reject_unknown(data, ("gateway", "smsc"), "the top level")
+    _reject_unknown(data, ("gateway", "smsc", "ledger", "redemption"), "the top level")
     gateway = _section(_table(data, "gateway"), _GATEWAY_FIELDS, "gateway", "[gateway]", env)
     keywords = base_dir / os.path.expanduser(gateway.pop("keywords_path"))
     return GatewayConfig(source=source, keywords_path=os.path.abspath(keywords),
-                         binds=_binds(_table(data, "smsc"), env), **gateway)
+                         binds=_binds(_table(data, "smsc"), env), ledger=_ledger(data, env),
+                         redemption=_redemption(data, env, base_dir), **gateway)
+
+
+def _ledger(data: dict, env: Mapping[str, str]) -> LedgerConfig:
+    ledger = LedgerConfig(**_section(_table(data, "ledger"), _LEDGER_FIELDS, "ledger",
+                                     "[ledger]", env))
+    if ledger.kind == "http" and not ledger.url:
+        raise _Bad('kind = "http" needs the url of the ledger service', "ledger.url")
+    if ledger.retry_max_delay < ledger.retry_initial_delay:
+        raise _Bad(f"must be at least retry_initial_delay ({ledger.retry_initial_delay:g})",
+                   "ledger.retry_max_delay")
+    return ledger
+
+
+def _redemption(data: dict, env: Mapping[str, str], base_dir: Path) -> RedemptionConfig:
+    fields = _section(_table(data, "redemption"), _REDEMPTION_FIELDS, "redemption",
+                      "[redemption]", env)
+    catalog = base_dir / os.path.expanduser(fields.pop("catalog_path"))
+    return RedemptionConfig(catalog_path=os.path.abspath(catalog), **fields)
 
 
 def _binds(smsc: dict, env: Mapping[str, str]) -> tuple[BindConfig, ...]:
@@ -290,16 +393,28 @@ def _binds(smsc: dict, env: Mapping[str, str]) -> tuple[BindConfig, ...]:
         for j, other in enumerate(binds):
             if other.name == bind.name:
                 raise _Bad(f'duplicate bind name "{bind.name}" (also smsc.binds[{j}])', f"{path}.name")
-            # Two binds answering one short code would split a member's conversation between them.
+            # A short code has one way in and one way out: a transceiver, or a receiver plus a
+            # transmitter. Two binds answering it would split a member's conversation between them.
             shared = sorted(set(bind.short_codes) & set(other.short_codes))
-            if shared:
-                raise _Bad(f'short code "{shared[0]}" is already served by bind "{other.name}" '
-                           f"(smsc.binds[{j}])", f"{path}.short_codes")
+            clash = _mode_clash(bind.mode, other.mode)
+            if shared and clash:
+                raise _Bad(f'short code "{shared[0]}" already has a {clash} bind, "{other.name}" '
+                           f"(smsc.binds[{j}]): it takes one transceiver, or one receiver and one "
+                           "transmitter", f"{path}.short_codes")
         if bind.reconnect_max_delay < bind.reconnect_initial_delay:
             raise _Bad(f"must be at least reconnect_initial_delay ({bind.reconnect_initial_delay:g})",
                        f"{path}.reconnect_max_delay")
         binds.append(bind)
     return tuple(binds)
+
+
+def _mode_clash(mode: str, other: str) -> str:
+    """What two binds of these modes would both do for a short code ("" if they can share it)."""
+    if "receiver" not in (mode, other):
+        return "transmitting"
+    if "transmitter" not in (mode, other):
+        return "receiving"
+    return ""
 
 
 def _table(data: dict, key: str) -> dict:

@@ -1,6 +1,6 @@
 """`jifen demo`: the whole gateway in one process, on the embedded defaults.
 
-A fresh SQLite database under var/, the sample members, the SMSC simulator
+A fresh SQLite database under var/, the sample members and catalogue, the SMSC simulator
 on a free loopback port and the gateway bound to it over real TCP.  Each
 line ``<msisdn> <text>`` is delivered by the simulator as an MO, and what the
 gateway submits back is printed as it arrives: every reply shown travelled
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from twisted.internet import defer, threads
 
-from gateway import msisdn
+from gateway import catalog, msisdn
 from gateway.app import Gateway
 from gateway.smpp.simulator import Simulator
 from gateway.store import migrate
@@ -51,6 +51,10 @@ def seed(gateway: Gateway, path: Path = SAMPLE_MEMBERS) -> list[dict]:
 
 def _prepare(engine, gateway):
     migrate.upgrade(engine)
+    catalog_file = Path(gateway.config.redemption.catalog_path)
+    with engine.begin() as conn:
+        catalog.load(conn, catalog.parse(catalog_file.read_text(encoding="utf-8"),
+                                         str(catalog_file)), gateway.now())
     return seed(gateway)
 
 

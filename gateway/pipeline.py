@@ -1,130 +1,198 @@
 """MO inbox -> command -> MT outbox, durable and exactly once.
 
-`Inbox.receive` is what the SMPP binds call for every deliver_sm.  It
-gathers what arrives within a few milliseconds into one transaction and
-answers each deliver_sm only after that transaction has committed: an MO is
-never acknowledged before it is safe.  If the database cannot take it, the
-answer is ESME_RX_T_APPN and the SMSC delivers it again.
+`Inbox.receive` is what the SMPP binds call for every deliver_sm.  It reads
+the PDU on the spot (a delivery receipt, a part of a long message, or a whole
+one, perhaps unreadable), gathers what arrives within a few milliseconds into
+one transaction (gateway/intake.py) and answers each deliver_sm only after
+that transaction has committed: nothing is acknowledged before it is safe.
+If the database cannot take it, the answer is ESME_RX_T_APPN and the SMSC
+delivers it again; a deliver_sm with no sender to answer gets ESME_RX_R_APPN.
+Batches and sweeps of unfinished long messages run one at a time.
 
 `Processor` then runs the commands of committed MOs.  One transaction per
 MO marks it done and writes its replies to the outbox, so a crash either
 leaves the MO to be run again (nothing was written) or finds it done with
 its replies queued (everything was): never a reply without its MO or twice.
+A redelivered MO is answered with copies of its first delivery's replies;
+an unreadable or incomplete one with a short reply saying so.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
 import structlog
-from sqlalchemy import and_, insert, select, update
-from twisted.internet import defer
+from sqlalchemy import and_, bindparam, insert, select, update
+from twisted.internet import defer, task
 
+from gateway import intake, reassembly, receipts
 from gateway.commands import context, dispatch, replies
 from gateway.msisdn import address_of
 from gateway.smpp import text as sms_text
 from gateway.smpp.codec import Pdu, Status
+from gateway.store import optouts
 from gateway.store.models import inbox, members, outbox
 
 log = structlog.get_logger(__name__)
 
-_RECEIPT_BITS = 0x3C          # esm_class message type bits; 0x04 = SMSC delivery receipt
-_UDHI = 0x40
-
 
 class Inbox:
-    """Takes MOs from the binds and commits them in small batches."""
+    """Takes MOs and receipts from the binds and commits them in small batches."""
 
     def __init__(self, db, clock, now: Callable[[], datetime], *, region: str,
                  alphabets: dict[str, str], batch_window: float,
-                 committed: Callable[[list[int]], None]):
+                 committed: Callable[[list[int]], None],
+                 id_formats: dict[str, str] | None = None,
+                 parts_timeout: float = 300.0, redelivery_window: float = 900.0):
         self._db = db
         self._clock = clock
         self._now = now
         self._region = region
         self._alphabets = alphabets          # bind name -> what data_coding 0 means
+        self._id_formats = id_formats or {}  # bind name -> receipts.ID_FORMATS key
         self._window = batch_window
         self._committed = committed
-        self._batch: list[tuple[dict, defer.Deferred]] = []
+        self._parts_timeout = timedelta(seconds=parts_timeout)
+        self._redelivery_window = timedelta(seconds=redelivery_window)
+        self._batch: list[tuple[object, defer.Deferred]] = []
         self._flush_call = None
+        self._one_at_a_time = defer.DeferredLock()
+        self._sweeper = None
 
     def receive(self, pdu: Pdu, bind_name: str):
         """The command_status to answer ``pdu`` with, once it is safe to."""
-        if pdu.get("esm_class", 0) & _RECEIPT_BITS:
-            log.info("mo.receipt_ignored", bind=bind_name, sequence=pdu.sequence)
-            return Status.OK
-        try:
-            row = self._row(pdu, bind_name)
-        except sms_text.TextError as error:
-            log.warning("mo.refused", bind=bind_name, source=pdu.get("source_addr"),
-                        reason=str(error))
+        if receipts.is_receipt(pdu.get("esm_class", 0)):
+            arrival = self._receipt(pdu, bind_name)
+        elif not (pdu.get("source_addr") or "").strip():
+            log.warning("mo.refused", bind=bind_name, sequence=pdu.sequence,
+                        reason="no source address")
             return Status.REJECT_MESSAGE
+        else:
+            arrival = self._message(pdu, bind_name)
         waiting = defer.Deferred()
-        self._batch.append((row, waiting))
+        self._batch.append((arrival, waiting))
         if self._flush_call is None:
             self._flush_call = self._clock.callLater(self._window, self._flush)
         return waiting
 
-    def _row(self, pdu: Pdu, bind_name: str) -> dict:
-        payload = pdu.get("message_payload") or pdu.get("short_message", b"")
-        if pdu.get("esm_class", 0) & _UDHI:
-            _, payload = sms_text.strip_udh(payload)
+    def _receipt(self, pdu: Pdu, bind_name: str) -> intake.ReceiptArrival:
+        id_format = self._id_formats.get(bind_name, "auto")
+        try:
+            return intake.ReceiptArrival(bind_name, id_format, receipts.parse(pdu.params))
+        except receipts.ReceiptError as error:
+            return intake.ReceiptArrival(bind_name, id_format, None, str(error))
+
+    def _message(self, pdu: Pdu, bind_name: str):
+        alphabet = self._alphabets.get(bind_name, "gsm7")
         data_coding = pdu.get("data_coding", 0)
-        body = sms_text.decode(payload, data_coding, self._alphabets.get(bind_name, "gsm7"))
-        return dict(
-            bind=bind_name,
-            source_addr=address_of(pdu.get("source_addr", ""), self._region,
-                                   pdu.get("source_addr_ton")),
-            destination_addr=pdu.get("destination_addr", ""),
-            text=body, data_coding=data_coding, state="received", received_at=self._now())
+        row = dict(bind=bind_name, data_coding=data_coding,
+                   source_addr=address_of(pdu.get("source_addr", ""), self._region,
+                                          pdu.get("source_addr_ton")),
+                   destination_addr=pdu.get("destination_addr", ""))
+        try:
+            part, body = reassembly.part_of(pdu.params)
+            if part is not None:
+                return intake.PartArrival(bind_name, row["source_addr"], row["destination_addr"],
+                                          part, data_coding, body, alphabet)
+            return intake.Whole(dict(row, kind="text",
+                                     text=sms_text.decode(body, data_coding, alphabet)))
+        except sms_text.TextError as error:
+            # Binary, or a UDH that does not fit: acknowledged, and its sender told.
+            log.info("mo.unreadable", bind=bind_name, sequence=pdu.sequence, reason=str(error))
+            return intake.Whole(dict(row, kind="unreadable", text=""))
 
     def _flush(self):
         self._flush_call = None
+        self._one_at_a_time.run(self._commit)
+
+    def _commit(self):
+        # The batch is taken when the previous commit is done, so what
+        # arrived meanwhile rides along in this one.
         batch, self._batch = self._batch, []
-        rows = [row for row, _ in batch]
-        saved = self._db.run(_insert_inbox, rows)
+        if not batch:
+            return None
+        saved = defer.maybeDeferred(self._db.run, intake.take, [a for a, _ in batch],
+                                    self._now(), self._redelivery_window)
 
         def committed(ids):
-            for (row, waiting), inbox_id in zip(batch, ids):
-                log.info("mo.committed", message_id=inbox_id, bind=row["bind"])
+            for (arrival, waiting), inbox_id in zip(batch, ids):
+                if inbox_id is not None:
+                    log.info("mo.committed", message_id=inbox_id, bind=_bind_of(arrival))
                 waiting.callback(Status.OK)
-            self._committed(ids)
+            new = [inbox_id for inbox_id in ids if inbox_id is not None]
+            if new:
+                self._committed(new)
 
         def failed(failure):
             log.error("mo.commit_failed", count=len(batch), error=failure.getErrorMessage())
             for _, waiting in batch:
                 waiting.callback(Status.TEMPORARY_APP_ERROR)
 
-        saved.addCallbacks(committed, failed)
+        return saved.addCallbacks(committed, failed)
+
+    # -- parts that stop coming ---------------------------------------------------
+
+    def start(self):
+        """Sweep for incomplete long messages every so often, on the injected clock."""
+        self._sweeper = task.LoopingCall(self.sweep)
+        self._sweeper.clock = self._clock
+        interval = min(60.0, max(1.0, self._parts_timeout.total_seconds() / 5))
+        self._sweeper.start(interval, now=False)
+
+    def stop(self):
+        if self._sweeper is not None and self._sweeper.running:
+            self._sweeper.stop()
+        self._sweeper = None
+
+    def sweep(self, at: datetime | None = None) -> defer.Deferred:
+        """Answer long messages whose parts stopped coming before ``at`` minus the timeout.
+
+        ``at`` defaults to now; tests move it instead of waiting.  Fires once
+        the incomplete messages are committed and handed to the processor.
+        """
+        return self._one_at_a_time.run(self._sweep, at or self._now())
+
+    def _sweep(self, at: datetime):
+        keep = max(self._redelivery_window, self._parts_timeout)
+        swept = defer.maybeDeferred(self._db.run, intake.sweep, at, self._parts_timeout, keep,
+                                    self._alphabets)
+        swept.addCallback(lambda ids: ids and self._committed(ids))
+        swept.addErrback(lambda f: log.error("mo.sweep_failed", error=f.getErrorMessage()))
+        return swept
 
 
-def _insert_inbox(conn, rows: list[dict]) -> list[int]:
-    return [conn.execute(insert(inbox).values(**row)).inserted_primary_key[0] for row in rows]
+def _bind_of(arrival) -> str:
+    return arrival.row["bind"] if isinstance(arrival, intake.Whole) else arrival.bind
 
 
 class LedgerServices:
-    """`commands.context.Services` over the ledger, inside one transaction."""
+    """`commands.context.Services` over the ledger and the gateway's tables, in one transaction."""
 
-    def __init__(self, conn, ledger):
+    def __init__(self, conn, ledger, now: Callable[[], datetime]):
         self._conn = conn
         self._ledger = ledger
+        self._now = now
 
     def points_balance(self, account_id: int) -> context.Balance:
         balance = self._ledger.balance(self._conn, account_id)
         return context.Balance(available=balance.available, on_hold=balance.on_hold)
+
+    def set_opt_out(self, msisdn: str, opted_out: bool) -> None:
+        optouts.set_opt_out(self._conn, msisdn, opted_out, self._now())
 
 
 class Processor:
     """Runs the commands of committed MOs and queues their replies."""
 
     def __init__(self, db, ledger, keywords: Callable, now: Callable[[], datetime], *,
-                 default_language: str, replies_queued: Callable[[], None]):
+                 default_language: str, region: str, replies_queued: Callable[[], None]):
         self._db = db
         self._ledger = ledger
         self._keywords = keywords            # () -> the current KeywordTable
         self._now = now
         self._default_language = default_language
+        self._region = region                # for phone numbers typed in commands
         self._replies_queued = replies_queued
 
     def process(self, inbox_ids: Iterable[int]) -> defer.Deferred:
@@ -141,39 +209,71 @@ class Processor:
         return pending.addCallback(self.process)
 
     def _process_all(self, conn, inbox_ids: list[int]) -> int:
-        return sum(self._process_one(conn, inbox_id) for inbox_id in inbox_ids)
+        """Run a batch of MOs in one transaction; the number of replies queued.
+
+        The hot path at load, so the statements are batched: one claim for
+        all, one member lookup, and the inbox updates and outbox rows
+        written together at the end (`_Writes`).  Each command still runs in
+        its own savepoint, so one that raises takes nothing else with it.
+        """
+        # Claiming the rows first makes a second processor (another gateway
+        # process, or a recovery racing a live batch) skip them.  In id order,
+        # a first delivery runs before any redelivery of it in the same batch.
+        rows = sorted(conn.execute(_CLAIM, {"ids": inbox_ids}).all(), key=lambda r: r.id)
+        found = _members(conn, {row.source_addr for row in rows if row.duplicate_of is None})
+        writes, count = _Writes(), 0
+        for row in rows:
+            if row.duplicate_of is not None:
+                writes.flush(conn)          # a replay copies what the first delivery wrote
+                count += self._replay(conn, row)
+                continue
+            member = found.get(row.source_addr)
+            request = context.Request(msisdn=row.source_addr, short_code=row.destination_addr,
+                                      text=row.text, member=member, message_id=row.id)
+            if row.kind != "text":      # "unreadable", "incomplete": the reply says which
+                outcome = _canned(request, row.kind, self._default_language)
+            else:
+                outcome = self._execute(conn, request)
+            self._record(conn, writes, row, member, outcome)
+            count += len(outcome.replies)
+        writes.flush(conn)
+        return count
 
     def _process_one(self, conn, inbox_id: int) -> int:
-        # Claiming the row first makes a second processor (another gateway
-        # process, or a recovery racing a live batch) skip it.
-        claimed = conn.execute(update(inbox).where(and_(
-            inbox.c.id == inbox_id, inbox.c.state == "received")).values(state="done"))
-        if claimed.rowcount != 1:
-            return 0
-        row = conn.execute(select(inbox).where(inbox.c.id == inbox_id)).one()
-        member = _member(conn, row.source_addr)
-        request = context.Request(msisdn=row.source_addr, short_code=row.destination_addr,
-                                  text=row.text, member=member, message_id=inbox_id)
+        return self._process_all(conn, [inbox_id])
+
+    def _execute(self, conn, request: context.Request) -> context.Outcome:
         try:
             with conn.begin_nested():
-                outcome = dispatch.execute(request, self._keywords(),
-                                           LedgerServices(conn, self._ledger),
-                                           self._default_language)
+                return dispatch.execute(request, self._keywords(),
+                                        LedgerServices(conn, self._ledger, self._now),
+                                        self._default_language, region=self._region)
         except Exception:
-            log.exception("mo.command_crashed", message_id=inbox_id)
-            outcome = _apology(request, self._default_language)
-        self._record(conn, row, member, outcome)
-        return len(outcome.replies)
+            log.exception("mo.command_crashed", message_id=request.message_id)
+            return _canned(request, "try_later", self._default_language)
 
-    def _record(self, conn, row, member, outcome) -> None:
-        now = self._now()
+    def _replay(self, conn, row) -> int:
+        """Answer a redelivered MO with its first delivery's replies, never running it again."""
+        # If the first delivery is still waiting its turn, it runs now (the
+        # claim inside keeps it to once, even racing another processor).
+        self._process_one(conn, row.duplicate_of)
+        first = conn.execute(select(inbox.c.command, inbox.c.language).where(
+            inbox.c.id == row.duplicate_of)).one()
+        count = intake.copy_replies(conn, row.duplicate_of, row, self._now())
         conn.execute(update(inbox).where(inbox.c.id == row.id).values(
-            command=outcome.command, language=outcome.language, done_at=now))
+            command=first.command, language=first.language, done_at=self._now()))
+        log.info("mo.replayed", message_id=row.id, original_id=row.duplicate_of, replies=count)
+        return count
+
+    def _record(self, conn, writes, row, member, outcome) -> None:
+        now = self._now()
+        writes.done.append(dict(row_id=row.id, new_command=outcome.command,
+                                new_language=outcome.language, new_done_at=now))
         if member is not None and outcome.remember_language:
             conn.execute(update(members).where(members.c.id == member.id).values(
                 language=outcome.remember_language))
         for n, reply in enumerate(outcome.replies):
-            conn.execute(insert(outbox).values(
+            writes.replies.append(dict(
                 idempotency_key=f"mo:{row.id}:{n}", inbox_id=row.id,
                 source_addr=row.destination_addr, destination_addr=row.source_addr,
                 text=reply.text, language=reply.language, state="queued", attempts=0,
@@ -182,18 +282,44 @@ class Processor:
                  language=outcome.language, replies=len(outcome.replies))
 
 
-def _apology(request: context.Request, default_language: str) -> context.Outcome:
-    """The reply when a command failed in a way it did not foresee."""
+_CLAIM = (update(inbox).where(and_(inbox.c.id.in_(bindparam("ids", expanding=True)),
+                                   inbox.c.state == "received"))
+          .values(state="done").returning(*inbox.c))
+_DONE = (update(inbox).where(inbox.c.id == bindparam("row_id"))
+         .values(command=bindparam("new_command"), language=bindparam("new_language"),
+                 done_at=bindparam("new_done_at")))
+
+
+class _Writes:
+    """What a batch of MOs writes, held back to go in two statements."""
+
+    def __init__(self):
+        self.done: list[dict] = []          # inbox rows: the command run, its language
+        self.replies: list[dict] = []       # outbox rows
+
+    def flush(self, conn) -> None:
+        if self.done:
+            conn.execute(_DONE, self.done)
+        if self.replies:
+            conn.execute(insert(outbox), self.replies)
+        self.done, self.replies = [], []
+
+
+def _canned(request: context.Request, template: str, default_language: str) -> context.Outcome:
+    """A fixed reply (a command that failed unforeseen, an unreadable or incomplete MO)."""
     language = dispatch.reply_language(request, None, default_language)
-    reply = context.Reply(replies.render("try_later", language), language)
+    reply = context.Reply(replies.render(template, language), language)
     return context.Outcome(replies=(reply,), command=None, language=language,
                            remember_language=None)
 
 
-def _member(conn, msisdn: str) -> context.Member | None:
-    row = conn.execute(select(members).where(and_(
-        members.c.msisdn == msisdn, members.c.status == "active"))).first()
-    if row is None:
-        return None
-    return context.Member(id=row.id, msisdn=row.msisdn, name=row.name,
-                          language=row.language, points_account=row.points_account_id)
+def _members(conn, msisdns: set[str]) -> dict[str, context.Member]:
+    """The active members among ``msisdns``, by number, in one query."""
+    if not msisdns:
+        return {}
+    rows = conn.execute(select(members).where(and_(
+        members.c.msisdn.in_(sorted(msisdns)), members.c.status == "active"))).all()
+    return {row.msisdn: context.Member(id=row.id, msisdn=row.msisdn, name=row.name,
+                                       language=row.language,
+                                       points_account=row.points_account_id)
+            for row in rows}

@@ -1,180 +1,441 @@
 """The outbox, drained into submit_sm through the binds.
 
-An MT exists as a committed outbox row before any byte of it is sent.  The
-sender claims due rows for each bound bind, up to that bind's free window,
-submits them, and records the SMSC's answer: its message ids on success; a
-later retry, with backoff, on a temporary error or no answer; the reason on a
-permanent error.
+An MT exists as a committed outbox row before any byte of it is sent.  Each
+transmitting bind has a *lane*: a short queue of rows this process has
+claimed (outbox.py: a lease in the row itself, so processes sharing a
+database never hold one row at once).  The lane submits the segments of its
+rows as fast as the bind's session allows (window, TPS, throttling pauses)
+and the outcome of every row is written in small batches.
 
-A row whose submit_sm_resp was lost to a crash is sent again after restart:
-SMPP has no idempotent submit, so at-least-once is the best the wire allows.
-The rows an instance has in flight are remembered so it never sends one
-twice while it waits for the answer.
+What becomes of a segment's answer:
+
+* ok: its SMSC message id is kept; when every segment has one, the row is
+  ``submitted``.  Ids are kept per segment ("-" for one not yet taken), so a
+  retry sends only the segments the SMSC has not taken;
+* ESME_RTHROTTLED / ESME_RMSGQFUL: the session pauses the bind and the
+  segment goes back to the head of the lane, not counted as a try;
+* another temporary status, or no answer even within the late-answer grace:
+  the row goes back to the outbox with exponential backoff, at most
+  `RETRY_LIMIT` tries, then ``failed``;
+* a permanent status: ``failed``, with the status name and number;
+* the connection lost: back to the outbox at once, not counted as a try; it
+  leaves on the next bind that serves its short code.
+
+Exactly once is what the wire allows, and SMPP has no idempotent submit.  A
+segment is sent again only when its answer never came: not within the
+response timeout nor the grace after it (session.py), or because the
+connection or the process died first.  An SMSC that took the segment and
+lost or never sent its answer thus gets it twice.  That window is the
+residual at-least-once of every SMPP client; everything answered is
+recorded and never sent again.
 """
 
 from __future__ import annotations
 
+import itertools
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable
 
 import structlog
-from sqlalchemy import and_, select, update
-from twisted.internet import defer
+from twisted.internet import defer, task
 
 from gateway.smpp import text as sms_text
-from gateway.smpp.codec import Status
+from gateway.smpp.codec import PDUError, Status
 from gateway.smpp.protocol import ConnectionGone, SubmitTimeout
-from gateway.store.models import outbox
+from gateway.smpp.session import LATE_ANSWER_GRACE, SessionError
+from gateway.smpp.statuses import PAUSING, TEMPORARY, describe
+from gateway.outcomes import OutcomeRecorder
+from gateway.store import outbox as outbox_store
 
 log = structlog.get_logger(__name__)
 
 _UDHI = 0x40
-_RETRY_LIMIT = 8
-#: SMSC answers that mean "not now" rather than "never" (0x45: submit_sm failed).
-TEMPORARY = frozenset({Status.QUEUE_FULL, Status.THROTTLED, Status.SYSTEM_ERROR,
-                       Status.TEMPORARY_APP_ERROR, 0x45})
+#: A retry wake-up comes this much after the row is due, so the claim finds it due.
+_RETRY_SLACK = 0.05
+#: The soonest a paused or rate-capped lane looks again.
+_MIN_RESUME = 0.001
+#: Tries (submits that got a temporary error or no answer) before a row fails.
+RETRY_LIMIT = 8
+#: The shortest lease on a claimed row; a dead process's rows wait this long.
+LEASE_MIN = 60.0
+#: The message id kept for a segment the SMSC took without saying its id.
+UNKNOWN_ID = "?"
+#: How long shutdown waits for the record of what was sent.
+RECORD_DRAIN = 5.0
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    reason: str
+    retry: bool                 # False: fail for good
+    counted: bool = True        # a try against RETRY_LIMIT, with backoff; else again at once
+
+
+@dataclass(eq=False)
+class _Job:
+    """One claimed outbox row on its way out: its segments and what became of each."""
+
+    row: Any
+    token: str
+    lease_end: datetime
+    data_coding: int = 0
+    parts: list = field(default_factory=list)
+    ids: list = field(default_factory=list)         # SMSC message id per segment, or None
+    unsent: deque = field(default_factory=deque)    # segment indexes still to submit
+    in_flight: int = 0
+    queued: bool = False
+    verdict: _Verdict | None = None
+    done: bool = False                              # its outcome is handed to the recorder
+
+
+class _Lane:
+    """One transmitting bind and the rows claimed for it."""
+
+    def __init__(self, bind):
+        self.bind = bind
+        self.short_codes = sorted(bind.short_codes)
+        window, timeout = bind.config.window, bind.config.response_timeout
+        self.capacity = max(2 * window, 16)
+        self.low_water = max(window, 8)
+        self.lease = timedelta(seconds=max(LEASE_MIN, 6 * timeout))
+        # A segment may wait this long for its answer: never start one on a shorter lease.
+        self.margin = timedelta(seconds=timeout * (1 + LATE_ANSWER_GRACE) + 5)
+        self.queue: deque[_Job] = deque()
+        self.dirty = True           # the outbox may hold due rows for this lane
+        self.claiming = False
+        self.resume_call = None
 
 
 class Sender:
     def __init__(self, db, binds, clock, now: Callable[[], datetime], *,
-                 poll_interval: float = 1.0, retry_delay: float = 2.0):
+                 instance: str | None = None, poll_interval: float = 1.0,
+                 retry_delay: float = 2.0, record_window: float = 0.005):
         self._db = db
-        self._binds = binds
         self._clock = clock
         self._now = now
-        self._poll_interval = poll_interval
+        self._instance = instance or uuid.uuid4().hex[:16]
         self._retry_delay = retry_delay
-        self._in_flight: set[int] = set()
-        self._pumping = False
-        self._again = False
-        self._poll = None
+        self._lanes = [_Lane(bind) for bind in binds if bind.transmits]
+        self._drain_timeout = max((b.config.response_timeout for b in binds), default=10.0)
+        self._recorder = OutcomeRecorder(db, clock, record_window, self._recorded)
+        self._poll = task.LoopingCall(self.wake)
+        self._poll.clock = clock
+        self._poll_interval = poll_interval
+        self._claims = itertools.count(1)
+        self._jobs: dict[int, _Job] = {}            # row id -> job not yet recorded
+        self._claiming: set[defer.Deferred] = set()
+        self._active: set[_Job] = set()             # jobs with segments awaiting answers
+        self._idle: list[defer.Deferred] = []
+        self._pump_call = None
+        self._retry_call = None                     # wakes us when the next retry is due
         self._running = False
+
+    # -- the gateway calls these ---------------------------------------------------
 
     def start(self):
         self._running = True
-        self._poll_soon(0)
-
-    def stop(self):
-        self._running = False
-        if self._poll is not None and self._poll.active():
-            self._poll.cancel()
-        self._poll = None
+        if not self._poll.running:
+            self._poll.start(self._poll_interval, now=True)
 
     def wake(self, *_):
-        """New rows or a freshly bound bind: look at the outbox now."""
-        if self._pumping:
-            self._again = True
-        else:
-            self._poll_soon(0)
-
-    def _poll_soon(self, delay):
-        if not self._running:
-            return
-        if self._poll is not None and self._poll.active():
-            if self._poll.getTime() <= self._clock.seconds() + delay:
-                return
-            self._poll.cancel()
-        self._poll = self._clock.callLater(delay, self._pump)
+        """New rows, a freshly bound bind, or the poll: look at the outbox again."""
+        for lane in self._lanes:
+            lane.dirty = True
+        self._pump_soon()
 
     @defer.inlineCallbacks
-    def _pump(self):
-        self._poll, self._pumping, self._again = None, True, False
+    def stop(self):
+        """Take no new MTs, let what is in flight be answered (bounded), record it all."""
+        self._running = False
+        if self._poll.running:
+            self._poll.stop()
+        for call in [self._pump_call, self._retry_call] + [l.resume_call for l in self._lanes]:
+            if call is not None and call.active():
+                call.cancel()
+        self._pump_call = self._retry_call = None
+        yield defer.DeferredList(list(self._claiming))
+        for lane in self._lanes:
+            lane.resume_call = None
+            self._release(lane, "gateway stopping")
+        if self._active:
+            idle = defer.Deferred()
+            self._idle.append(idle)
+            try:
+                yield idle.addTimeout(self._drain_timeout, self._clock)
+            except defer.TimeoutError:
+                log.warning("mt.drain_timeout", unanswered=len(self._active))
+                for job in list(self._active):
+                    self._give_back(job, "gateway stopped before the SMSC answered")
         try:
-            for bind in self._binds:
-                protocol = bind.protocol
-                if protocol is None or not protocol.can_submit:
-                    continue
-                free = protocol.session.window - protocol.session.in_flight
-                rows = yield self._db.run(_due, sorted(bind.short_codes), self._now(),
-                                          sorted(self._in_flight), free)
-                for row in rows:
-                    self._in_flight.add(row.id)
-                    self._send(protocol, row)
-        except Exception:
-            log.exception("mt.pump_failed")
-        finally:
-            self._pumping = False
-        self._poll_soon(0 if self._again else self._poll_interval)
+            yield self._recorder.drain().addTimeout(RECORD_DRAIN, self._clock)
+        except defer.TimeoutError:
+            # Their rows stay claimed until the lease runs out, then go again.
+            log.error("mt.outcomes_unrecorded", count=self._recorder.pending)
+            self._recorder.close()
 
-    def _send(self, protocol, row):
-        try:
-            data_coding, parts = sms_text.split(row.text, reference=row.id & 0xFF)
-        except sms_text.TextError as error:
-            return self._finish(row, self._db.run(_fail, row.id, str(error)))
+    # -- filling the lanes ----------------------------------------------------------
+
+    def _pump_soon(self):
+        if self._running and self._pump_call is None:
+            self._pump_call = self._clock.callLater(0, self._pump)
+
+    def _pump(self):
+        self._pump_call = None
+        for lane in self._lanes:
+            try:
+                self._fill(lane)
+            except Exception:
+                log.exception("mt.pump_failed", bind=lane.bind.name)
+
+    def _fill(self, lane):
+        protocol = lane.bind.protocol
+        if protocol is None:
+            self._release(lane, "bind down")
+            return
+        slots, now = protocol.submit_slots(), self._now()
+        while slots > 0 and lane.queue:
+            job = lane.queue[0]
+            if job.lease_end - now < lane.margin:
+                self._dequeue(lane, job)
+                self._set_verdict(job, _Verdict("lease running out", retry=True, counted=False))
+                self._settle(lane, job)
+                continue
+            index = job.unsent.popleft()
+            if not job.unsent:
+                self._dequeue(lane, job)
+            try:
+                if self._submit(lane, protocol, job, index):
+                    slots -= 1
+            except SessionError:            # no slot after all: the next pump tries again
+                job.unsent.appendleft(index)
+                self._enqueue(lane, job, front=True)
+                break
+        if lane.dirty and not lane.claiming and len(lane.queue) < lane.low_water:
+            self._claim(lane)
+        if lane.queue and slots <= 0:
+            self._resume_at(lane, protocol.resume_at())
+
+    def _submit(self, lane, protocol, job, index) -> bool:
+        """Submit one segment; False if it cannot ever be sent (the job has failed)."""
+        row = job.row
         # TON/NPI 0 for our short code lets the SMSC apply its own rule;
         # members' numbers are international E.164 digits.
-        answers = [protocol.submit(dict(
-            source_addr_ton=0, source_addr_npi=0,
-            source_addr=row.source_addr, dest_addr_ton=1, dest_addr_npi=1,
-            destination_addr=row.destination_addr,
-            esm_class=_UDHI if len(parts) > 1 else 0, data_coding=data_coding,
-            short_message=part)) for part in parts if protocol.can_submit]
-        if len(answers) < len(parts):
-            return self._finish(row, self._retry(row, "window closed mid-message"))
-        gathered = defer.gatherResults(answers, consumeErrors=True)
-        gathered.addCallbacks(lambda results: self._answered(row, results),
-                              lambda failure: self._unanswered(row, failure))
-        self._finish(row, gathered)
+        params = dict(source_addr_ton=0, source_addr_npi=0, source_addr=row.source_addr,
+                      dest_addr_ton=1, dest_addr_npi=1, destination_addr=row.destination_addr,
+                      esm_class=_UDHI if len(job.parts) > 1 else 0,
+                      data_coding=job.data_coding, short_message=job.parts[index])
+        try:
+            answer = protocol.submit(params)
+        except PDUError as error:           # our own values cannot be sent: never will be
+            self._set_verdict(job, _Verdict(f"cannot encode: {error}", retry=False))
+            self._settle(lane, job)
+            return False
+        job.in_flight += 1
+        self._active.add(job)
+        answer.addCallbacks(self._answered, self._unanswered,
+                            callbackArgs=(lane, job, index), errbackArgs=(lane, job, index))
+        return True
 
-    def _answered(self, row, results):
-        failed = [r for r in results if r.status != Status.OK]
-        if not failed:
-            ids = " ".join(r.message_id or "" for r in results)
+    def _resume_at(self, lane, at):
+        if at is None:
+            return                          # an answer will free a slot, and wake us
+        at = max(at, self._clock.seconds() + _MIN_RESUME)     # never a busy loop
+        call = lane.resume_call
+        if call is not None and call.active():
+            if call.getTime() <= at:
+                return
+            call.cancel()
+
+        def resumed():
+            lane.resume_call = None
+            self._pump_soon()
+        lane.resume_call = self._clock.callLater(max(0.0, at - self._clock.seconds()), resumed)
+
+    # -- claiming ---------------------------------------------------------------------
+
+    def _claim(self, lane):
+        lane.claiming, lane.dirty = True, False
+        token = f"{self._instance}:{next(self._claims)}"
+        now = self._now()
+        until, limit = now + lane.lease, lane.capacity - len(lane.queue)
+        claimed = self._db.run(outbox_store.claim, lane.short_codes, now, token, until, limit)
+        claimed.addCallback(self._claimed, lane, token, until, limit)
+        claimed.addErrback(lambda f: log.error("mt.claim_failed", bind=lane.bind.name,
+                                               error=f.getErrorMessage()))
+        self._claiming.add(claimed)
+
+        def finished(_):
+            lane.claiming = False
+            self._claiming.discard(claimed)
+            self._pump_soon()
+        claimed.addBoth(finished)
+
+    def _claimed(self, rows, lane, token, until, limit):
+        for row in rows:
+            known = self._jobs.get(row.id)
+            if known is not None and not known.done:
+                # Its lease ran out while we held it and we claimed it again: one job, new lease.
+                known.token, known.lease_end = token, until
+                continue
+            job = self._jobs[row.id] = _new_job(row, token, until)
+            if job.verdict is None and job.unsent:
+                self._enqueue(lane, job)
+            else:
+                self._finish(job)
+        if len(rows) >= limit:
+            lane.dirty = True               # there may be more where these came from
+        if not self._running:
+            self._release(lane, "gateway stopping")
+
+    # -- answers ----------------------------------------------------------------------
+
+    def _answered(self, answer, lane, job, index):
+        job.in_flight -= 1
+        status = answer.status
+        if status == Status.OK:
+            job.ids[index] = answer.message_id or UNKNOWN_ID
+        elif status in PAUSING:
+            job.unsent.appendleft(index)    # the session pauses the bind; same segment after
+        elif status in TEMPORARY:
+            job.unsent.appendleft(index)
+            self._set_verdict(job, _Verdict(describe(status), retry=True))
+        else:
+            self._set_verdict(job, _Verdict(describe(status), retry=False))
+        self._settle(lane, job)
+
+    def _unanswered(self, failure, lane, job, index):
+        job.in_flight -= 1
+        job.unsent.appendleft(index)
+        if failure.check(ConnectionGone):
+            verdict = _Verdict("connection lost before the answer", retry=True, counted=False)
+        elif failure.check(SubmitTimeout):
+            verdict = _Verdict("no answer", retry=True)
+        else:
+            log.error("mt.send_crashed", outbox_id=job.row.id, error=repr(failure.value))
+            verdict = _Verdict(f"internal error {type(failure.value).__name__}", retry=True)
+        self._set_verdict(job, verdict)
+        self._settle(lane, job)
+
+    @staticmethod
+    def _set_verdict(job, verdict):
+        # Failing for good outweighs trying again; the first reason of a kind is kept.
+        if job.verdict is None or (job.verdict.retry and not verdict.retry):
+            job.verdict = verdict
+
+    def _settle(self, lane, job):
+        """A segment's fate is known: finish the job once none is awaited."""
+        if job.verdict is not None:
+            self._dequeue(lane, job)        # no more of its segments go out this time
+        if job.in_flight:
+            return
+        self._active.discard(job)
+        if not job.done:
+            if job.verdict is None and job.unsent:
+                self._enqueue(lane, job, front=True)
+            else:
+                self._finish(job)
+            self._pump_soon()
+        if not self._active:                # after _finish: a draining stop() records it
+            idle, self._idle = self._idle, []
+            for waiter in idle:
+                waiter.callback(None)
+
+    # -- handing rows back --------------------------------------------------------------
+
+    def _enqueue(self, lane, job, front=False):
+        if not job.queued:
+            job.queued = True
+            (lane.queue.appendleft if front else lane.queue.append)(job)
+
+    def _dequeue(self, lane, job):
+        if job.queued:
+            job.queued = False
+            lane.queue.remove(job)
+
+    def _release(self, lane, reason):
+        """Hand back every row of the lane not awaiting an answer; the rest follow when answered."""
+        while lane.queue:
+            job = lane.queue.popleft()
+            job.queued = False
+            self._set_verdict(job, _Verdict(reason, retry=True, counted=False))
+            if job.in_flight == 0:
+                self._finish(job)
+
+    def _give_back(self, job, reason):
+        self._set_verdict(job, _Verdict(reason, retry=True, counted=False))
+        self._active.discard(job)
+        self._finish(job)
+
+    def _finish(self, job):
+        if not job.done:
+            job.done = True
+            self._recorder.add(self._outcome(job))
+
+    def _outcome(self, job) -> dict:
+        row, now, verdict = job.row, self._now(), job.verdict
+        ids = " ".join(i or outbox_store.NOT_TAKEN for i in job.ids)[:255] or None
+        outcome = dict(row_id=row.id, token=job.token, state="queued", attempts=row.attempts,
+                       next_attempt_at=now, error=row.error, smsc_message_ids=ids,
+                       submitted_at=None)
+        if job.ids and None not in job.ids:     # every segment taken, whatever else happened
             log.info("mt.submitted", outbox_id=row.id, smsc_message_ids=ids)
-            return self._db.run(_submitted, row.id, ids, self._now())
-        status = failed[0].status
-        if status in TEMPORARY:
-            return self._retry(row, f"SMSC status 0x{status:02x}")
-        log.warning("mt.failed", outbox_id=row.id, status=status)
-        return self._db.run(_fail, row.id, f"SMSC status 0x{status:02x}")
-
-    def _unanswered(self, row, failure):
-        error = failure.value
-        if isinstance(error, defer.FirstError):
-            error = error.subFailure.value
-        if not isinstance(error, (SubmitTimeout, ConnectionGone)):
-            log.error("mt.send_crashed", outbox_id=row.id, error=repr(error))
-        return self._retry(row, type(error).__name__)
-
-    def _retry(self, row, reason):
+            return dict(outcome, state="submitted", attempts=row.attempts + 1,
+                        submitted_at=now, error=None)
+        if not verdict.retry:
+            log.warning("mt.failed", outbox_id=row.id, reason=verdict.reason)
+            return dict(outcome, state="failed", error=verdict.reason[:255])
+        if not verdict.counted:
+            log.info("mt.requeued", outbox_id=row.id, reason=verdict.reason)
+            return dict(outcome, error=verdict.reason[:255])
         attempts = row.attempts + 1
-        if attempts >= _RETRY_LIMIT:
-            log.warning("mt.gave_up", outbox_id=row.id, reason=reason, attempts=attempts)
-            return self._db.run(_fail, row.id, f"gave up after {attempts} tries: {reason}")
+        if attempts >= RETRY_LIMIT:
+            log.warning("mt.gave_up", outbox_id=row.id, reason=verdict.reason, attempts=attempts)
+            return dict(outcome, state="failed", attempts=attempts,
+                        error=f"gave up after {attempts} tries: {verdict.reason}"[:255])
         delay = self._retry_delay * 2 ** (attempts - 1)
-        log.info("mt.retry", outbox_id=row.id, reason=reason, attempts=attempts, delay=delay)
-        return self._db.run(_reschedule, row.id, attempts,
-                            self._now() + timedelta(seconds=delay), reason)
+        log.info("mt.retry", outbox_id=row.id, reason=verdict.reason, attempts=attempts,
+                 delay=delay)
+        self._wake_in(delay)
+        return dict(outcome, attempts=attempts, next_attempt_at=now + timedelta(seconds=delay),
+                    error=verdict.reason[:255])
 
-    def _finish(self, row, deferred):
-        def release(result):
-            self._in_flight.discard(row.id)
-            self.wake()
-        deferred.addErrback(lambda f: log.error("mt.record_failed", outbox_id=row.id,
-                                                 error=f.getErrorMessage()))
-        deferred.addBoth(release)
+    def _wake_in(self, delay):
+        """Look at the outbox again in ``delay`` seconds (the poll may be further off)."""
+        call = self._retry_call
+        if not self._running or (call is not None and call.active()
+                                 and call.getTime() <= self._clock.seconds() + delay):
+            return
+        if call is not None and call.active():
+            call.cancel()
+        self._retry_call = self._clock.callLater(delay + _RETRY_SLACK, self.wake)
 
-
-def _due(conn, short_codes, now, in_flight, limit):
-    query = select(outbox).where(and_(
-        outbox.c.state == "queued", outbox.c.next_attempt_at <= now,
-        outbox.c.source_addr.in_(short_codes)))
-    if in_flight:
-        query = query.where(outbox.c.id.not_in(in_flight))
-    return list(conn.execute(query.order_by(outbox.c.id).limit(limit)))
-
-
-def _submitted(conn, outbox_id, message_ids, now):
-    conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
-        state="submitted", smsc_message_ids=message_ids[:255], submitted_at=now,
-        attempts=outbox.c.attempts + 1, error=None))
+    def _recorded(self, outcomes):
+        for outcome in outcomes:
+            job = self._jobs.get(outcome["row_id"])
+            if job is not None and job.done:
+                del self._jobs[outcome["row_id"]]
+        if any(outcome["state"] == "queued" for outcome in outcomes):
+            self.wake()                     # rows handed back may go out again now
 
 
-def _reschedule(conn, outbox_id, attempts, when, reason):
-    conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
-        attempts=attempts, next_attempt_at=when, error=reason[:255]))
+def _new_job(row, token, lease_end) -> _Job:
+    job = _Job(row, token, lease_end)
+    try:
+        job.data_coding, job.parts = sms_text.split(row.text, reference=row.id & 0xFF)
+    except sms_text.TextError as error:
+        job.verdict = _Verdict(f"cannot encode: {error}", retry=False)
+        return job
+    job.ids = _taken_ids(row.smsc_message_ids, len(job.parts))
+    job.unsent = deque(i for i, taken in enumerate(job.ids) if taken is None)
+    return job
 
 
-def _fail(conn, outbox_id, reason):
-    conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
-        state="failed", error=reason[:255]))
+def _taken_ids(recorded: str | None, count: int) -> list:
+    """The ids of segments an earlier try got taken, from "12 - 14"; None for the rest."""
+    ids = (recorded or "").split()
+    if len(ids) != count:
+        return [None] * count
+    return [None if i == outbox_store.NOT_TAKEN else i for i in ids]

@@ -90,9 +90,12 @@ class LoopbackGateway:
     @defer.inlineCallbacks
     def start(self, migrate_first=True):
         port = self.simulator.listen(self.reactor)
-        bind = replace(self._base.binds[0], host="127.0.0.1", port=port, system_id="jifen",
-                       password="secret", reconnect_initial_delay=0.1, reconnect_max_delay=1.0)
-        config = replace(self._base, database_url=self._url, binds=(bind,))
+        # Every configured bind goes to the simulator, each with its own account.
+        binds = tuple(replace(bind, host="127.0.0.1", port=port, password="secret",
+                              reconnect_initial_delay=0.1, reconnect_max_delay=1.0)
+                      for bind in self._base.binds)
+        self.simulator.accounts.update({bind.system_id: "secret" for bind in binds})
+        config = replace(self._base, database_url=self._url, binds=binds)
         self.gateway = Gateway(config, self.reactor)
         if migrate_first:
             yield threads.deferToThread(self._prepare)

@@ -1,14 +1,39 @@
 """The ledger boundary: what the gateway may use of the points ledger.
 
-Start with `EmbeddedLedger` (the ledger in the gateway's own database).
-The central ledger over HTTP and holds (pending transfers) come with the
-ledger issue; they will implement the same calls.
+- `EmbeddedLedger`: the ledger in the caller's own database, called inside the caller's
+  transaction (synchronous, on a database thread).
+- `Ledger`: the asynchronous interface, implemented by `ThreadedLedger` (the embedded ledger
+  on a thread pool) and `HttpLedger` (the central ledger service, see docs/ledger-api.md).
+- `LedgerResource` / `ledger_site`: that service's HTTP side, for `jifen ledger serve`;
+  `HoldSweeper`: voids expired holds on the owning daemon's clock.
+- The values (`Transfer`, `TransferResult`, `Balance`, `Movement` ...) and the refusals
+  (`LedgerError` and its kinds; `LedgerUnavailable` for "try later").
+- `audit.problems(conn)`: the invariants, recomputed from the journal.
+
+This package never imports the gateway.
 """
 
-from ledger_client.embedded import POINTS, Balance, EmbeddedLedger, Transfer
-from ledger_client.errors import IdReused, InsufficientFunds, LedgerError, UnknownAccount
+from ledger_client import audit
+from ledger_client.embedded import EmbeddedLedger
+from ledger_client.errors import (
+    AccountClosed, HoldNotPending, IdReused, InsufficientFunds, InvalidTransfer, LedgerError,
+    LedgerMismatch, LedgerUnavailable, UnknownAccount, UnknownHold,
+)
+from ledger_client.http import HttpLedger
+from ledger_client.interface import Ledger
+from ledger_client.local import ThreadedLedger
+from ledger_client.server import LedgerResource, ledger_site
+from ledger_client.sweeper import HoldSweeper
+from ledger_client.types import (
+    MAX_BATCH, POINTS, Account, AccountKind, Balance, HoldState, Movement, Transfer,
+    TransferKind, TransferResult, as_utc,
+)
 
 __all__ = [
-    "POINTS", "Balance", "EmbeddedLedger", "Transfer",
-    "LedgerError", "IdReused", "InsufficientFunds", "UnknownAccount",
+    "audit", "EmbeddedLedger", "HoldSweeper", "HttpLedger", "Ledger", "LedgerResource",
+    "ThreadedLedger", "ledger_site",
+    "MAX_BATCH", "POINTS", "Account", "AccountKind", "Balance", "HoldState", "Movement",
+    "Transfer", "TransferKind", "TransferResult", "as_utc",
+    "LedgerError", "AccountClosed", "HoldNotPending", "IdReused", "InsufficientFunds",
+    "InvalidTransfer", "LedgerMismatch", "LedgerUnavailable", "UnknownAccount", "UnknownHold",
 ]

@@ -49,3 +49,34 @@ def database_url(request, tmp_path):
             pytest.skip(reason)
     with scratch_database(request.param, tmp_path, POSTGRES_ADMIN_URL) as url:
         yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def migrated_engine(request, tmp_path_factory):
+    """One migrated database of each kind per test module, as an engine.
+
+    Migrating takes most of a small database test's time; a module that empties the tables it
+    uses before each test can share one.
+    """
+    from gateway.store import migrate
+    from gateway.store.db import make_engine
+
+    if request.param == "postgresql" and postgres_skip_reason():
+        pytest.skip(postgres_skip_reason())
+    with scratch_database(request.param, tmp_path_factory.mktemp("db"), POSTGRES_ADMIN_URL) as url:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        yield engine
+        engine.dispose()
+
+
+def write_config(path, database_url: str):
+    """A gateway.toml at `path` for the CLI: `database_url`, region KE, the repository's keywords."""
+    from pathlib import Path
+
+    keywords = Path(__file__).resolve().parents[1] / "config" / "keywords.toml"
+    Path(path).write_text(
+        f'[gateway]\ndatabase = "{database_url}"\nphone_region = "KE"\nkeywords = "{keywords}"\n'
+        '[[smsc.binds]]\nname = "main"\nhost = "127.0.0.1"\nport = 2775\n'
+        'system_id = "jifen"\npassword = "secret"\nshort_codes = ["10655"]\n', encoding="utf-8")
+    return str(path)

@@ -4,6 +4,10 @@
     jifen run [--config FILE]       the daemon
     jifen db upgrade|current|check  schema migrations
     jifen members add|list          members and their opening points
+    jifen keywords list|add|remove|test|history   keywords, changed while the gateway runs
+    jifen catalog load|list|add|set|stock         the reward catalogue
+    jifen ledger serve|audit                      the central ledger service; a ledger audit
+    jifen redemptions show|reverse|voucher        members' redemptions
 
 Each module in `COMMANDS` adds its subcommands with ``register(subparsers)``;
 a handler is called as ``handler(config, args)`` and returns the exit status.
@@ -17,9 +21,9 @@ import argparse
 import sys
 
 from gateway import config as gateway_config
-from gateway.cli import core
+from gateway.cli import catalog, core, keywords, ledger, redemptions
 
-COMMANDS = (core,)
+COMMANDS = (core, keywords, catalog, ledger, redemptions)
 EXIT_CONFIG = 2
 EXIT_FAILED = 1
 

@@ -44,9 +44,16 @@ class ServiceUnavailable(Exception):
 
 
 class Services(Protocol):
-    """What the commands may ask of the rest of the system; implemented by the pipeline."""
+    """What the commands may ask of the rest of the system; implemented by the pipeline.
+
+    Calls run inside the transaction that records the message's replies, so what a handler
+    changes here is kept exactly when its replies are.
+    """
 
     def points_balance(self, account_id: int) -> Balance: ...
+
+    def set_opt_out(self, msisdn: str, opted_out: bool) -> None:
+        """Promotional messages off (STOP) or back on (START) for this phone, member or not."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ class Reply:
 @dataclass(frozen=True)
 class Outcome:
     replies: tuple[Reply, ...]
-    command: str | None  # "BAL", "HELP", ... or None when the text was not understood
+    command: str | None  # "BAL", "HELP", ... or None when no keyword was recognised
     language: str  # the language the replies are written in
     remember_language: str | None  # store this as the member's language, if set
 
@@ -81,3 +88,4 @@ class Invocation:
     language: str  # the language to reply in, already chosen by the dispatcher
     table: KeywordTable  # so replies can name keywords as the operator configured them
     services: Services
+    region: str  # the numbering plan of phone numbers written without a country code

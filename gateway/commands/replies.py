@@ -1,12 +1,14 @@
 """Reply templates per language, and the arithmetic that keeps each reply to one SMS.
 
-Start at `render()`. Templates are whole sentences keyed by (name, language), so a translator sees
-each reply complete and adding a language means adding one block of entries; a unit test checks
-that every language has every template and that each, rendered with realistic values, fits.
+Start at `render()`. Templates are whole sentences keyed by (name, language), written one module
+per language in locales/, so a translator sees each reply complete; a unit test checks that every
+language has every template and that each, rendered with realistic values, fits. Numbers are
+written with the digit grouping of the reply's language ("1,350", "1 350", "1.350").
 
 One SMS holds 160 characters of the GSM 7-bit alphabet, or 70 UTF-16 units once any other
 character (any Chinese) forces UCS-2. A reply that spills over becomes two billed parts, so the
-only unbounded value, the echoed text of a message we did not understand, is cut to fit.
+only unbounded values, the sender's own words echoed back ("we did not understand ..."), are cut
+to fit.
 `gateway/smpp/text.py` does the real encoding; the small count here is kept separate on purpose,
 because commands/ and smpp/ do not know each other.
 """
@@ -17,38 +19,25 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 
+from gateway.commands.locales import LOCALES
+
 FALLBACK_LANGUAGE = "en"
 ECHO_LIMIT = 20  # characters of an unknown message echoed back
 
 TEMPLATES: dict[tuple[str, str], str] = {
-    ("balance", "en"): "Jifen: your balance is {available} pts ({on_hold} on hold).",
-    ("balance.no_hold", "en"): "Jifen: your balance is {available} pts.",
-    ("help", "en"): "Jifen: send {menu}.",
-    ("menu.BAL", "en"): "{keyword} for your balance",
-    ("menu.HELP", "en"): "{keyword} for help",
-    ("menu.separator", "en"): ", ",
-    ("not_understood", "en"): 'Sorry, we did not understand "{text}". Send {bal} for your balance or {help} for help.',
-    ("not_understood.empty", "en"): "Sorry, your message was empty. Send {bal} for your balance or {help} for help.",
-    ("not_member", "en"): "This number is not registered with Jifen Rewards. Ask at any Jifen partner shop to join.",
-    ("try_later", "en"): "Sorry, the service is busy. Please try again in a few minutes.",
-    ("balance", "zh"): "积分余额：{available}分（冻结{on_hold}分）。",
-    ("balance.no_hold", "zh"): "积分余额：{available}分。",
-    ("help", "zh"): "积分：发送 {menu}。",
-    ("menu.BAL", "zh"): "{keyword} 查询积分",
-    ("menu.HELP", "zh"): "{keyword} 获取帮助",
-    ("menu.separator", "zh"): "，",
-    ("not_understood", "zh"): "抱歉，无法识别“{text}”。发送 {bal} 查询积分，{help} 获取帮助。",
-    ("not_understood.empty", "zh"): "抱歉，您发送的短信为空。发送 {bal} 查询积分，{help} 获取帮助。",
-    ("not_member", "zh"): "本号码尚未加入积分奖励计划。请到任一积分合作商店办理加入。",
-    ("try_later", "zh"): "抱歉，服务繁忙，请几分钟后再试。",
+    (name, language): text
+    for language, locale in LOCALES.items()
+    for name, text in locale.TEMPLATES.items()
 }
 
 # A template may have a variant for values that would read badly in the general sentence.
 _VARIANTS: dict[str, tuple[Callable[[Mapping[str, object]], bool], str]] = {
     "balance": (lambda values: values.get("on_hold") == 0, "balance.no_hold"),
     "not_understood": (lambda values: values.get("text") == "", "not_understood.empty"),
+    "args.extra": (lambda values: values.get("text") == "", "args.extra.hidden"),
 }
-_ECHOED = {"not_understood": "text"}  # template -> the value cut down to fit
+# template -> the value cut down to fit: words the sender typed, which may be any length
+_ECHOED = {"not_understood": "text", "args.invalid": "text", "args.extra": "text"}
 
 _GSM_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -73,7 +62,7 @@ def render(name: str, language: str, **values: object) -> str:
         values[echoed] = _printable(str(values.get(echoed, "")))
     name = _variant(name, values)
     template = TEMPLATES[(name, language)]
-    shown = {key: _format(value) for key, value in values.items()}
+    shown = {key: _format(value, language) for key, value in values.items()}
     if echoed is None or "{" + echoed + "}" not in template:
         return template.format_map(shown)
     return _fit_echo(template, echoed, shown)
@@ -116,9 +105,9 @@ def _variant(name: str, values: Mapping[str, object]) -> str:
     return name
 
 
-def _format(value: object) -> str:
+def _format(value: object, language: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
+        return f"{value:,}".replace(",", LOCALES[language].THOUSANDS)
     return str(value)
 
 

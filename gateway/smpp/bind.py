@@ -9,8 +9,15 @@ retry at the initial delay forever.  ClientService only counts failures to
 connect (a connection that is made and then lost resets its count, and its
 ``prepareConnection`` hook cannot fail once the transport may close: Twisted
 26's state machine has no transition for that disconnect).  So the bind
-counts its own consecutive failures, reset by a successful bind, and the
-retry policy takes the larger of the two counts.
+counts its own consecutive failures and the retry policy takes the larger
+of the two counts.  A link that dies within `STABLE_AFTER` seconds of its
+bind (an SMSC that unbinds or drops us at once) counts as a failure too, so
+a flapping link backs off as a refused one does; only a link that stayed up
+resets the count.
+
+What to do with the messages of a lost link is the sender's business: the
+protocol fails their Deferreds with `ConnectionGone` and the sender queues
+them for the next bind.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ log = structlog.get_logger(__name__)
 
 #: How long a clean unbind may take at shutdown before we just close.
 UNBIND_GRACE = 5.0
+#: A link that lived at least this long was healthy: its loss restarts the backoff.
+STABLE_AFTER = 30.0
 
 
 class SmppBind(service.Service):
@@ -38,10 +47,12 @@ class SmppBind(service.Service):
         self.config = config
         self.name = config.name
         self.short_codes = frozenset(config.short_codes)
+        self.transmits = config.mode != "receiver"
         self.protocol = None
         self._clock = clock or reactor
         self._ready = ready or (lambda bind: None)
         self._failures = 0
+        self._bound_at = 0.0
         backoff = backoffPolicy(initialDelay=config.reconnect_initial_delay,
                                 maxDelay=config.reconnect_max_delay, jitter=random.random)
         factory = EsmeFactory(config, receive, self._clock, made=self._made, lost=self._lost)
@@ -61,9 +72,9 @@ class SmppBind(service.Service):
         protocol.bound.addCallbacks(lambda _: self._bound(protocol), self._refused)
 
     def _bound(self, protocol):
-        self._failures = 0
         self.protocol = protocol
-        log.info("bind.ready", bind=self.name)
+        self._bound_at = self._clock.seconds()
+        log.info("bind.ready", bind=self.name, after_failures=self._failures)
         self._ready(self)
 
     def _refused(self, failure):
@@ -74,7 +85,10 @@ class SmppBind(service.Service):
     def _lost(self, protocol):
         if self.protocol is protocol:
             self.protocol = None
-            log.warning("bind.down", bind=self.name)
+            up = self._clock.seconds() - self._bound_at
+            self._failures = 0 if up >= STABLE_AFTER else self._failures + 1
+            log.warning("bind.down", bind=self.name, up_seconds=round(up, 1),
+                        failures=self._failures)
 
     def startService(self):
         super().startService()

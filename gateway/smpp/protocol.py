@@ -9,7 +9,11 @@ session's next deadline, and turns session events into Deferreds and calls:
 * every deliver_sm goes to ``receive(pdu)``, which returns the command_status
   to answer with, or a Deferred of it.  The answer is sent only when that
   Deferred fires, which is how "commit before acknowledge" is kept;
-* `submit` returns a Deferred of the submit_sm_resp.
+* `submit` returns a Deferred of the submit_sm_resp, which may come after
+  the response timeout (a late answer within the session's grace) and fails
+  with `SubmitTimeout` only once the grace is over, or with `ConnectionGone`;
+* `submit_slots` and `resume_at` say how many submit_sm may go now and when
+  time alone opens the next slot (TPS cap, throttling pause).
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from twisted.internet.protocol import Factory, Protocol
 
 from gateway.smpp.codec import Pdu, Status
 from gateway.smpp.session import (
-    BindRefused, Bound, EsmeSession, LinkLost, MessageReceived, PduRejected, State,
-    SubmitAnswered, SubmitTimedOut, Unbound,
+    BindRefused, Bound, EsmeSession, LinkLost, MessageReceived, PduRejected,
+    ResponseUnmatched, SendingPaused, State, SubmitAbandoned, SubmitAnswered,
+    SubmitTimedOut, Unbound,
 )
 
 log = structlog.get_logger(__name__)
@@ -39,7 +44,7 @@ class BindFailed(Exception):
 
 
 class SubmitTimeout(Exception):
-    """No submit_sm_resp in time: the message may or may not have been taken."""
+    """No submit_sm_resp in time, nor late: the message may or may not have been taken."""
 
 
 class ConnectionGone(Exception):
@@ -92,12 +97,22 @@ class EsmeProtocol(Protocol):
 
     # -- the application calls these ----------------------------------------
 
-    @property
-    def can_submit(self) -> bool:
-        return self.session is not None and self.session.can_submit
+    def submit_slots(self) -> int:
+        """How many submit_sm may be sent now (window, TPS, throttling)."""
+        if self.session is None:
+            return 0
+        return self.session.submit_slots(self._clock.seconds())
+
+    def resume_at(self) -> float | None:
+        """Reactor time at which a slot opens by itself; None: wait for an answer."""
+        return None if self.session is None else self.session.resume_at(self._clock.seconds())
 
     def submit(self, params) -> defer.Deferred:
-        """Send a submit_sm; fires with `SubmitAnswered`."""
+        """Send a submit_sm; fires with `SubmitAnswered`.
+
+        Raises `SessionError` when no slot is free and `PDUError` when the
+        params cannot be encoded; either way nothing was sent.
+        """
         sequence = self.session.submit(params, self._clock.seconds())
         deferred = self._submits[sequence] = defer.Deferred()
         self._flush()
@@ -122,13 +137,25 @@ class EsmeProtocol(Protocol):
         if isinstance(event, MessageReceived):
             self._deliver(event.pdu)
         elif isinstance(event, SubmitAnswered):
+            if event.late:
+                self._log.info("smpp.submit_answered_late", sequence=event.sequence,
+                               status=event.status)
             deferred = self._submits.pop(event.sequence, None)
             if deferred is not None:
                 deferred.callback(event)
         elif isinstance(event, SubmitTimedOut):
+            # The Deferred waits on: a late answer still settles it.
+            self._log.warning("smpp.submit_timed_out", sequence=event.sequence)
+        elif isinstance(event, SubmitAbandoned):
             deferred = self._submits.pop(event.sequence, None)
             if deferred is not None:
                 deferred.errback(SubmitTimeout(self.bind_name, event.sequence))
+        elif isinstance(event, SendingPaused):
+            self._log.warning("smpp.sending_paused", status=f"0x{event.status:02x}",
+                              seconds=round(event.until - self._clock.seconds(), 3))
+        elif isinstance(event, ResponseUnmatched):
+            self._log.warning("smpp.response_unmatched", command=event.command,
+                              sequence=event.sequence, status=event.status)
         elif isinstance(event, Bound):
             self._log.info("smpp.bound", smsc=event.system_id)
             self.bound.callback(self)
@@ -195,10 +222,12 @@ class EsmeFactory(Factory):
 
     def _new_session(self, now):
         c = self.bind_config
+        # tps is optional: callers' own bind configs (tests, tools) may predate it.
         return EsmeSession(system_id=c.system_id, password=c.password,
                            system_type=c.system_type, mode=c.mode,
                            enquire_link_interval=c.enquire_link_interval,
-                           response_timeout=c.response_timeout, window=c.window, now=now)
+                           response_timeout=c.response_timeout, window=c.window,
+                           tps=getattr(c, "tps", None), now=now)
 
     def buildProtocol(self, addr):
         protocol = EsmeProtocol(self._new_session, self.receive, self.clock,

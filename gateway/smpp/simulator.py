@@ -15,6 +15,8 @@ Fault injection (dropping after N PDUs, throttling, delayed answers,
 redelivery, malformed bytes, delivery receipts) is meant to wrap the two
 narrow paths every PDU takes: `SmscProtocol.pdu_received` in and
 `SmscProtocol.send` out.  The handlers behind them stay well-behaved.
+Redelivery (`redeliver_after`, `lose_deliver_responses`) wraps `deliver`;
+long MOs and receipts are built in simulator_mo.py.
 """
 
 from __future__ import annotations
@@ -23,15 +25,19 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import structlog
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.internet.protocol import Factory, Protocol
 
+from gateway.smpp import simulator_faults, simulator_mo
 from gateway.smpp import text as smstext
 from gateway.smpp.codec import Pdu, PDUError, Status, decode, encode, pdu_length
+from gateway.smpp.simulator_faults import Faults, FaultInjection
+from gateway.smpp.simulator_mo import ReceiptPlan
 
 __all__ = [
     "Simulator", "Submitted", "SmscProtocol", "SYSTEM_ID",
-    "SimulatorError", "NotBound", "DeliverRefused", "ConnectionGone",
+    "SimulatorError", "NotBound", "DeliverRefused", "ConnectionGone", "ResponseLost",
+    "ReceiptPlan", "Faults",
 ]
 
 log = structlog.get_logger(__name__)
@@ -75,11 +81,15 @@ class ConnectionGone(SimulatorError):
     """The connection closed before the gateway answered the deliver_sm."""
 
 
+class ResponseLost(SimulatorError):
+    """The gateway answered, but `Simulator.lose_deliver_responses` dropped the answer."""
+
+
 @dataclass(frozen=True)
 class Submitted:
     """An MT the gateway submitted."""
 
-    message_id: str             # what submit_sm_resp said: decimal, from 1
+    message_id: str             # what submit_sm_resp said: from 1, in `message_id_style`
     source_addr: str
     destination_addr: str
     data_coding: int
@@ -102,6 +112,10 @@ class SmscProtocol(Protocol):
         self._delivers: dict[int, defer.Deferred] = {}
         self._closing = False
         self._log = log
+        # for simulator_faults: PDUs counted, submit_sm_resp held back
+        self.pdus_received = 0
+        self.delayed_answers: list = []
+        self.releasing = False
 
     @property
     def is_bound(self) -> bool:
@@ -142,6 +156,7 @@ class SmscProtocol(Protocol):
         delivers, self._delivers = self._delivers, {}
         for sequence, deferred in delivers.items():
             deferred.errback(ConnectionGone(f"deliver_sm {sequence} unanswered"))
+        simulator_faults.forget(self)
         self._simulator._disconnected(self)
         self._log.info("simulator.disconnected", reason=reason.getErrorMessage())
         self.lost.callback(None)
@@ -152,6 +167,8 @@ class SmscProtocol(Protocol):
         """Answer one PDU from the ESME."""
         self._log.debug("simulator.pdu_received", command=pdu.command,
                         sequence=pdu.sequence, status=pdu.status)
+        if simulator_faults.intercepted(self._simulator, self, pdu):
+            return
         if pdu.is_response:
             self._response_received(pdu)
         elif pdu.command in _BIND_MODES:
@@ -171,6 +188,8 @@ class SmscProtocol(Protocol):
 
     def send(self, pdu: Pdu) -> None:
         """Write one PDU; raises `PDUError` (writing nothing) if it cannot be encoded."""
+        if simulator_faults.held_back(self._simulator, self, pdu):
+            return
         data = encode(pdu)
         self._log.debug("simulator.pdu_sent", command=pdu.command,
                         sequence=pdu.sequence, status=pdu.status)
@@ -231,11 +250,19 @@ class SmscProtocol(Protocol):
         self._simulator._record(submitted)
 
     def _response_received(self, pdu: Pdu) -> None:
+        if pdu.command == "unbind_resp":      # to `Simulator.unbind`: goodbye said
+            self._close()
+            return
         deferred = self._delivers.pop(pdu.sequence, None)
         if deferred is None:
             self._log.warning("simulator.unexpected_response", command=pdu.command,
                               sequence=pdu.sequence, status=pdu.status)
         elif pdu.command == "deliver_sm_resp":
+            self._simulator.deliver_responses.append(pdu.status)
+            if self._simulator._lose_response():
+                self._log.info("simulator.deliver_resp_lost", sequence=pdu.sequence)
+                deferred.errback(ResponseLost(f"deliver_sm_resp {pdu.sequence} lost"))
+                return
             self._log.info("simulator.deliver_answered", sequence=pdu.sequence,
                            status=pdu.status)
             deferred.callback(pdu.status)
@@ -256,6 +283,20 @@ class SmscProtocol(Protocol):
         self._log.warning("simulator.framing_lost", error=reason)
         self._close()
 
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def next_sequence(self) -> int:
+        self._sequence = self._sequence % _MAX_SEQUENCE + 1
+        return self._sequence
+
+    def abort(self) -> None:
+        """Cut the link without a word, as a failing network does."""
+        self._closing = True
+        self.mode = None
+        self.transport.abortConnection()
+
     def _close(self) -> None:
         self._closing = True
         self.mode = None
@@ -273,14 +314,14 @@ class _SmscFactory(Factory):
         return protocol
 
 
-class Simulator:
+class Simulator(simulator_mo.MoTraffic, FaultInjection):
     """The SMSC: accounts, listening port, MOs out, MTs in."""
 
     def __init__(self, accounts: Mapping[str, str], clock=None):
         if clock is None:
             from twisted.internet import reactor as clock
         self.accounts = dict(accounts)
-        #: For timed faults (delayed answers, redelivery); nothing is timed yet.
+        #: For timed faults: redelivery, automatic receipts.
         self.clock = clock
         self.submitted: list[Submitted] = []
         self._connections: list[SmscProtocol] = []
@@ -290,6 +331,19 @@ class Simulator:
         self._mt_queue = defer.DeferredQueue()
         self._bound_waiters: list[tuple[int, defer.Deferred]] = []
         self._submit_waiters: list[tuple[int, defer.Deferred]] = []
+        #: Redeliver a deliver_sm left unanswered (answer lost, connection
+        #: gone, no receiver bound) or answered ESME_RX_T_APPN after this many
+        #: seconds on `clock`, up to `redelivery_limit` times; None: never.
+        self.redeliver_after: float | None = None
+        self.redelivery_limit = 10
+        #: The command_status of every deliver_sm_resp, lost ones included.
+        self.deliver_responses: list[int] = []
+        #: How submit_sm_resp writes message ids: "decimal", "hex" or "HEX".
+        self.message_id_style = "decimal"
+        #: Receipts sent by themselves for every MT taken (None: only `send_receipt`).
+        self.auto_receipts: ReceiptPlan | None = None
+        self._responses_to_lose = 0
+        self._init_faults()                 # simulator_faults.py: faults, received, acknowledged
 
     def listen(self, reactor=None, port: int = 0) -> int:
         """Listen on 127.0.0.1 (``port`` 0 picks a free one); returns the port."""
@@ -348,11 +402,40 @@ class Simulator:
         """
         params = _mo_params(source_addr, destination_addr, text, short_message,
                             data_coding, params)
+        return self._deliver_params(params, 1)
+
+    def _deliver_params(self, params, attempt: int) -> defer.Deferred:
         receivers = [protocol for protocol in self._connections if protocol.can_receive]
-        if not receivers:
-            return defer.fail(NotBound("no receiver or transceiver session is bound"))
-        self._turn += 1
-        return defer.maybeDeferred(receivers[self._turn % len(receivers)].deliver, params)
+        if receivers:
+            self._turn += 1
+            answered = defer.maybeDeferred(receivers[self._turn % len(receivers)].deliver, params)
+        else:
+            answered = defer.fail(NotBound("no receiver or transceiver session is bound"))
+        if self.redeliver_after is None or attempt > self.redelivery_limit:
+            return answered
+
+        def again(_):
+            log.info("simulator.redelivering", attempt=attempt + 1)
+            return task.deferLater(self.clock, self.redeliver_after, self._deliver_params,
+                                   params, attempt + 1)
+
+        def answered_with(status):
+            return again(None) if status == Status.TEMPORARY_APP_ERROR else status
+
+        answered.addCallback(answered_with)
+        answered.addErrback(lambda failure: again(failure.trap(
+            NotBound, ConnectionGone, ResponseLost)))
+        return answered
+
+    def lose_deliver_responses(self, count: int = 1) -> None:
+        """Drop the next ``count`` deliver_sm_resp as if lost on the wire."""
+        self._responses_to_lose += count
+
+    def _lose_response(self) -> bool:
+        if self._responses_to_lose <= 0:
+            return False
+        self._responses_to_lose -= 1
+        return True
 
     def wait_for_submits(self, count: int) -> defer.Deferred:
         """Fire with a copy of `submitted` once it holds ``count`` MTs."""
@@ -378,7 +461,7 @@ class Simulator:
     def _new_submitted(self, pdu: Pdu, system_id: str) -> Submitted:
         self._message_ids += 1
         return Submitted(
-            message_id=str(self._message_ids),
+            message_id=simulator_mo.render_id(self._message_ids, self.message_id_style),
             source_addr=pdu.get("source_addr", ""),
             destination_addr=pdu.get("destination_addr", ""),
             data_coding=pdu.get("data_coding", 0),
@@ -392,6 +475,7 @@ class Simulator:
         self.submitted.append(submitted)
         self._mt_queue.put(submitted)
         self._wake_submit_waiters()
+        self._send_auto_receipts(submitted)
 
     def _bound(self) -> None:
         """A session bound, or someone started waiting for one."""

@@ -27,7 +27,11 @@ members = Table(
 )
 
 #: An MO as the SMSC gave it.  ``state``: received -> done.  A row is
-#: written and committed before its deliver_sm_resp is sent.
+#: written and committed before its deliver_sm_resp is sent.  ``kind``:
+#: "text" (run as a command), "unreadable" (binary or undecodable: answered
+#: so) or "incomplete" (parts of a long message that never all came).  A
+#: redelivery of an earlier MO has ``duplicate_of`` set and is answered with
+#: copies of that MO's replies, never run.
 inbox = Table(
     "inbox", metadata,
     Column("id", Integer, primary_key=True),
@@ -41,12 +45,18 @@ inbox = Table(
     Column("language", String(8)),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("done_at", DateTime(timezone=True)),
+    Column("kind", String(12), nullable=False, default="text", server_default="text"),
+    Column("duplicate_of", Integer, ForeignKey("inbox.id")),
     Index("ix_inbox_state", "state"),
+    Index("ix_inbox_redelivery", "source_addr", "destination_addr", "received_at"),
 )
 
 #: An MT.  ``state``: queued -> submitted (the SMSC took it, we keep its
 #: message id) | failed.  Rows are written in the transaction that marks
 #: their MO done; ``idempotency_key`` makes writing them twice impossible.
+#: A sender holds a queued row by a lease: ``claimed_by`` (its claim token)
+#: until ``claimed_until``, so gateway processes sharing the database never
+#: submit one row twice, and a crashed process's rows come back by themselves.
 outbox = Table(
     "outbox", metadata,
     Column("id", Integer, primary_key=True),
@@ -58,11 +68,13 @@ outbox = Table(
     Column("language", String(8), nullable=False),
     Column("state", String(12), nullable=False, default="queued"),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("smsc_message_ids", String(255)),                     # one per segment, space-separated
+    Column("smsc_message_ids", String(255)),                     # one per segment, space-separated; "-" not yet taken
     Column("error", String(255)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("submitted_at", DateTime(timezone=True)),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", DateTime(timezone=True)),
     UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
 )

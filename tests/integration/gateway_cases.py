@@ -20,14 +20,7 @@ class GatewayCases:
     timeout = 30
 
     def setUp(self):
-        if self.database == "postgresql":
-            reason = postgres_skip_reason()
-            if reason:
-                raise unittest.SkipTest(reason)
-        self._scratch = scratch_database(self.database, self.mktemp().rsplit("/", 1)[0]
-                                         if False else _tmpdir(self), POSTGRES_ADMIN_URL)
-        self.url = self._scratch.__enter__()
-        self.addCleanup(self._scratch.__exit__, None, None, None)
+        self.url = scratch_url(self)
         self.loop = LoopbackGateway(reactor, self.url)
         self.addCleanup(self.loop.stop)
         return self.loop.start()
@@ -121,6 +114,18 @@ class GatewayCases:
         yield self.loop.gateway.startService()
         mt = yield mt_after_restart
         self.assertIn("1,350", mt.text)
+
+
+def scratch_url(case) -> str:
+    """An empty database of `case.database` for one test, dropped after it; skips without PostgreSQL."""
+    if case.database == "postgresql":
+        reason = postgres_skip_reason()
+        if reason:
+            raise unittest.SkipTest(reason)
+    scratch = scratch_database(case.database, _tmpdir(case), POSTGRES_ADMIN_URL)
+    url = scratch.__enter__()
+    case.addCleanup(scratch.__exit__, None, None, None)
+    return url
 
 
 def _tmpdir(case):

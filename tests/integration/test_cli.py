@@ -1,24 +1,14 @@
 """The `jifen` command line against a real database, as an operator uses it."""
 
-from pathlib import Path
-
 import pytest
 
+from conftest import write_config
 from gateway.cli import main
-
-REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
 @pytest.fixture
 def config_file(tmp_path, database_url):
-    path = tmp_path / "gateway.toml"
-    path.write_text(
-        f'[gateway]\ndatabase = "{database_url}"\nphone_region = "KE"\n'
-        f'keywords = "{REPO_CONFIG / "keywords.toml"}"\n'
-        '[[smsc.binds]]\nname = "main"\nhost = "127.0.0.1"\nport = 2775\n'
-        'system_id = "jifen"\npassword = "secret"\nshort_codes = ["10655"]\n',
-        encoding="utf-8")
-    return str(path)
+    return write_config(tmp_path / "gateway.toml", database_url)
 
 
 def test_members_before_upgrade_says_to_upgrade(config_file, capsys):

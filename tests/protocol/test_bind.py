@@ -12,7 +12,8 @@ from gateway.smpp.codec import Pdu, Status, decode, encode
 CONFIG = SimpleNamespace(
     name="main", host="127.0.0.1", port=2775, system_id="jifen", password="secret",
     system_type="", mode="transceiver", short_codes=("10655",), enquire_link_interval=30.0,
-    response_timeout=10.0, window=10, reconnect_initial_delay=1.0, reconnect_max_delay=60.0)
+    response_timeout=10.0, window=10, tps=None, reconnect_initial_delay=1.0,
+    reconnect_max_delay=60.0)
 
 
 def connect(reactor, attempt):
@@ -58,7 +59,7 @@ def test_bind_becomes_ready_once_the_smsc_accepts():
     assert bind.protocol is None
     accept_bind(protocol, transport)
     assert ready == [bind]
-    assert bind.protocol is not None and bind.protocol.can_submit
+    assert bind.protocol is not None and bind.protocol.submit_slots() == 10
 
 
 def test_enquire_link_timeout_drops_the_link_and_reconnects_with_backoff():
@@ -70,6 +71,9 @@ def test_enquire_link_timeout_drops_the_link_and_reconnects_with_backoff():
     [probe] = sent(transport)
     assert probe.command == "enquire_link"
     reactor.advance(10.0)                     # no enquire_link_resp
+    [unbind] = sent(transport)
+    assert unbind.command == "unbind"         # goodbye first, even to a silent SMSC
+    reactor.advance(2.0)
     assert transport.disconnecting
     transport.protocol = protocol
     protocol.connectionLost(Failure(ConnectionDone()))
@@ -112,3 +116,37 @@ def test_stop_unbinds_before_closing():
     assert transport.disconnecting
     protocol.connectionLost(Failure(ConnectionDone()))
     assert stopped.called
+
+
+def test_unbind_from_the_smsc_is_answered_and_followed_by_a_reconnect():
+    reactor, bind, ready = started_bind()
+    protocol, transport = connect(reactor, 0)
+    accept_bind(protocol, transport)
+    reactor.advance(100.0)                    # a healthy while
+    for pdu in sent(transport):               # keep the link alive meanwhile
+        protocol.dataReceived(encode(pdu.response()))
+    protocol.dataReceived(encode(Pdu("unbind", 9)))
+    assert [(p.command, p.sequence) for p in sent(transport)] == [("unbind_resp", 9)]
+    assert transport.disconnecting
+    protocol.connectionLost(Failure(ConnectionDone()))
+    assert bind.protocol is None
+    reactor.advance(3.0)                      # 1.5 s, plus jitter under 1 s
+    protocol, transport = connect(reactor, 1)
+    accept_bind(protocol, transport)
+    assert ready == [bind, bind]
+
+
+def test_a_link_that_keeps_dropping_right_after_its_bind_backs_off_like_a_refused_one():
+    reactor, bind, _ = started_bind()
+    attempts_at = []
+    for attempt in range(5):
+        protocol, transport = connect(reactor, attempt)
+        attempts_at.append(reactor.seconds())
+        accept_bind(protocol, transport)      # bound ...
+        protocol.dataReceived(encode(Pdu("unbind", 9)))   # ... and thrown out at once
+        protocol.connectionLost(Failure(ConnectionDone()))
+        while len(reactor.tcpClients) == attempt + 1:
+            reactor.advance(0.1)
+            assert reactor.seconds() < 600, "never retried"
+    gaps = [b - a for a, b in zip(attempts_at, attempts_at[1:])]
+    assert gaps[-1] > 4.0 > gaps[0]           # 1.5, 2.25, 3.4, 5.1 s (+ jitter under 1 s)

@@ -21,13 +21,13 @@ from gateway.smpp.protocol import (
     EsmeProtocol,
     SubmitTimeout,
 )
-from gateway.smpp.session import SessionError, State, SubmitAnswered
+from gateway.smpp.session import LATE_ANSWER_GRACE, SessionError, State, SubmitAnswered
 
 INTERVAL = 30.0
 TIMEOUT = 10.0
 BIND_CONFIG = SimpleNamespace(
     name="test", system_id="jifen", password="secret", system_type="", mode="transceiver",
-    enquire_link_interval=INTERVAL, response_timeout=TIMEOUT, window=10)
+    enquire_link_interval=INTERVAL, response_timeout=TIMEOUT, window=10, tps=None)
 
 BIND_TRANSCEIVER_SEQ_1 = bytes.fromhex(
     "00000022 00000009 00000000 00000001"   # length 34, bind_transceiver, status 0, seq 1
@@ -123,14 +123,14 @@ def test_connection_made_writes_the_bind():
     harness = Harness().connect()
     assert harness.written() == BIND_TRANSCEIVER_SEQ_1
     assert not harness.protocol.bound.called
-    assert not harness.protocol.can_submit
+    assert harness.protocol.submit_slots() == 0
 
 
 def test_bind_resp_fires_bound_with_the_protocol():
     harness = Harness().connect()
     harness.protocol.dataReceived(BIND_RESP_OK)
     assert result_of(harness.protocol.bound) is harness.protocol
-    assert harness.protocol.can_submit
+    assert harness.protocol.submit_slots() == BIND_CONFIG.window
     assert not harness.transport.disconnecting
 
 
@@ -238,23 +238,61 @@ def test_submit_fires_with_the_answer_to_its_sequence():
     assert result_of(first) == SubmitAnswered(2, Status.OK, "7f3a9c")
 
 
-def test_submit_unanswered_fails_with_submit_timeout():
+def test_submit_unanswered_frees_its_slot_then_fails_with_submit_timeout_after_the_grace():
     harness = Harness().bind()
     harness.clock.advance(1.0)
     deferred = harness.protocol.submit(SUBMIT)
-    harness.clock.advance(TIMEOUT - 0.01)
-    assert not deferred.called
+    assert harness.protocol.submit_slots() == BIND_CONFIG.window - 1
+    harness.clock.advance(TIMEOUT)
+    assert harness.protocol.submit_slots() == BIND_CONFIG.window
+    harness.clock.advance(TIMEOUT * LATE_ANSWER_GRACE - 0.01)
+    assert not deferred.called                      # an answer may still come
     harness.clock.advance(0.01)
     failure_of(deferred, SubmitTimeout)
     assert not harness.transport.disconnecting
 
 
+def test_late_answer_within_the_grace_fires_the_submit_with_it():
+    harness = Harness().bind()
+    deferred = harness.protocol.submit(SUBMIT)
+    harness.clock.advance(TIMEOUT * 2)
+    harness.protocol.dataReceived(encode(Pdu("submit_sm_resp", 2, params={"message_id": "L"})))
+    assert result_of(deferred) == SubmitAnswered(2, Status.OK, "L", late=True)
+    harness.clock.advance(TIMEOUT * 10)             # nothing left to time out
+    assert harness.written_pdus()[-1].command == "enquire_link"
+
+
 def test_submit_window_is_the_configured_one():
     harness = Harness().bind()
     for _ in range(BIND_CONFIG.window):
-        assert harness.protocol.can_submit
+        assert harness.protocol.submit_slots() > 0
         harness.protocol.submit(SUBMIT)
-    assert not harness.protocol.can_submit
+    assert harness.protocol.submit_slots() == 0
+    assert harness.protocol.resume_at() is None
+    with pytest.raises(SessionError):
+        harness.protocol.submit(SUBMIT)
+
+
+def test_throttled_answer_pauses_the_bind_until_resume_at():
+    harness = Harness().bind()
+    deferred = harness.protocol.submit(SUBMIT)
+    harness.protocol.dataReceived(encode(Pdu("submit_sm_resp", 2, Status.THROTTLED)))
+    assert result_of(deferred) == SubmitAnswered(2, Status.THROTTLED, None)
+    assert harness.protocol.submit_slots() == 0
+    assert harness.protocol.resume_at() == harness.clock.seconds() + 1.0
+    harness.clock.advance(1.0)
+    assert harness.protocol.submit_slots() == BIND_CONFIG.window
+
+
+def test_tps_from_the_config_paces_submits():
+    harness = Harness()
+    harness.factory.bind_config = SimpleNamespace(**dict(vars(BIND_CONFIG), tps=20))
+    harness.protocol = harness.factory.buildProtocol(None)
+    harness.bind()
+    assert harness.protocol.submit_slots() == 2     # a tenth of a second's worth
+    harness.protocol.submit(SUBMIT)
+    harness.protocol.submit(SUBMIT)
+    assert harness.protocol.resume_at() == pytest.approx(0.05)
 
 
 # -- keeping the link alive, losing it ---------------------------------------------------------
@@ -272,6 +310,10 @@ def test_enquire_link_after_idle_interval_then_link_lost_and_submits_fail():
     harness.clock.advance(TIMEOUT - 5.0 - 0.01)
     assert not harness.transport.disconnecting
     harness.clock.advance(0.01)
+    # An unbind first, whatever happened: else the SMSC may answer the next bind ESME_RALYBND.
+    assert [p.command for p in harness.written_pdus()] == ["unbind"]
+    assert not harness.transport.disconnecting
+    harness.clock.advance(2.0)                  # the unbind timeout: short, bounded
     assert harness.transport.disconnecting
     assert not waiting.called                   # only connectionLost says the submit is lost
 
@@ -295,9 +337,10 @@ def test_incoming_enquire_link_is_answered():
     assert harness.written() == bytes.fromhex("00000010 80000015 00000000 00000abc")
 
 
-def test_absurd_command_length_closes_the_connection():
+def test_absurd_command_length_says_unbind_and_closes_the_connection():
     harness = Harness().bind()
     harness.protocol.dataReceived(bytes.fromhex("7fffffff 00000005 00000000 00000001"))
+    assert [p.command for p in harness.written_pdus()] == ["unbind"]
     assert harness.transport.disconnecting
     assert harness.clock.getDelayedCalls() == []
 
@@ -317,10 +360,10 @@ def test_unbind_fires_once_answered_and_disconnected():
     assert result_of(done) is None
 
 
-def test_unbind_unanswered_closes_after_response_timeout():
+def test_unbind_unanswered_closes_after_the_unbind_timeout():
     harness = Harness().bind()
     done = harness.protocol.unbind()
-    harness.clock.advance(TIMEOUT)
+    harness.clock.advance(2.0)
     assert harness.transport.disconnecting
     harness.lose(ConnectionDone)
     assert result_of(done) is None
@@ -340,7 +383,7 @@ def test_no_submit_is_taken_after_the_connection_is_lost():
     # A TCP reset while bound: the pool must not route submits here any more.
     harness = Harness().bind()
     harness.lose(ConnectionLost)
-    assert not harness.protocol.can_submit
+    assert harness.protocol.submit_slots() == 0
     with pytest.raises(SessionError):
         harness.protocol.submit(SUBMIT)
     assert harness.written() == b""

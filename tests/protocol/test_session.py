@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from gateway.smpp.codec import Pdu, Status, decode, encode
 from gateway.smpp.session import (
+    LATE_ANSWER_GRACE,
     BindRefused,
     Bound,
     EsmeSession,
@@ -20,8 +21,11 @@ from gateway.smpp.session import (
     LinkLost,
     MessageReceived,
     PduRejected,
+    ResponseUnmatched,
+    SendingPaused,
     SessionError,
     State,
+    SubmitAbandoned,
     SubmitAnswered,
     SubmitTimedOut,
     Unbound,
@@ -59,9 +63,8 @@ def new_session(**overrides):
 def bound_session(now=0.0, **overrides):
     session = new_session(now=now, **overrides)
     session.start(now)
-    session.data_to_send()
-    events = session.data_received(
-        encode(Pdu("bind_transceiver_resp", 1, params={"system_id": "SMSC"})), now)
+    [bind] = sent(session)
+    events = session.data_received(encode(bind.response(system_id="SMSC")), now)
     assert events == [Bound("SMSC")]
     return session
 
@@ -86,7 +89,7 @@ def test_start_queues_the_bind_and_waits_for_its_answer():
     assert session.data_to_send() == b""            # handed over once
     assert session.state is State.BINDING
     assert session.next_deadline() == TIMEOUT
-    assert not session.can_submit
+    assert session.submit_slots(0.0) == 0
 
 
 @pytest.mark.parametrize("mode,command_id", [
@@ -113,7 +116,7 @@ def test_bind_accepted():
         "534d534300"), 0.5)                     # system_id "SMSC"
     assert events == [Bound("SMSC")]
     assert session.state is State.BOUND
-    assert session.can_submit
+    assert session.submit_slots(0.5) == 10
     assert session.data_to_send() == b""
 
 
@@ -150,7 +153,15 @@ def test_answer_to_another_sequence_does_not_bind():
     session.start(0.0)
     events = session.data_received(
         encode(Pdu("bind_transceiver_resp", 7, params={"system_id": "SMSC"})), 0.5)
-    assert events == []
+    assert events == [ResponseUnmatched("bind_transceiver_resp", 7, Status.OK)]
+    assert session.state is State.BINDING
+
+
+def test_answer_of_another_command_to_the_bind_sequence_does_not_bind():
+    session = new_session()
+    session.start(0.0)
+    events = session.data_received(encode(Pdu("enquire_link_resp", 1)), 0.5)
+    assert events == [ResponseUnmatched("enquire_link_resp", 1, Status.OK)]
     assert session.state is State.BINDING
 
 
@@ -189,8 +200,31 @@ def test_submit_answers_are_matched_by_sequence_out_of_order():
 def test_submit_refused_by_the_smsc():
     session = bound_session()
     sequence = session.submit(SUBMIT, 1.0)
-    events = session.data_received(encode(Pdu("submit_sm_resp", sequence, Status.THROTTLED)), 2.0)
-    assert events == [SubmitAnswered(sequence, Status.THROTTLED, None)]
+    events = session.data_received(
+        encode(Pdu("submit_sm_resp", sequence, Status.INVALID_PASSWORD)), 2.0)
+    assert events == [SubmitAnswered(sequence, Status.INVALID_PASSWORD, None)]
+    assert session.submit_slots(2.0) == 10
+
+
+@pytest.mark.parametrize("body", [
+    b"",            # what SMPP 3.4 says an error response is: no body
+    b"\0",          # what many SMSCs send: an empty message_id
+])
+def test_error_answer_with_no_body_or_an_empty_message_id_is_taken(body):
+    session = bound_session()
+    sequence = session.submit(SUBMIT, 1.0)
+    session.data_to_send()
+    header = struct.pack(">LLLL", 16 + len(body), 0x80000004, Status.SYSTEM_ERROR, sequence)
+    assert session.data_received(header + body, 2.0) == [
+        SubmitAnswered(sequence, Status.SYSTEM_ERROR, None)]
+    assert session.data_to_send() == b""            # nothing to nack
+
+
+def test_ok_answer_without_a_message_id_is_taken():
+    session = bound_session()
+    sequence = session.submit(SUBMIT, 1.0)
+    header = struct.pack(">LLLL", 16, 0x80000004, Status.OK, sequence)
+    assert session.data_received(header, 2.0) == [SubmitAnswered(sequence, Status.OK, None)]
 
 
 def test_submit_answered_with_generic_nack():
@@ -204,29 +238,48 @@ def test_submit_answered_with_generic_nack():
 def test_window_limits_submits_in_flight():
     session = bound_session(window=2)
     first = session.submit(SUBMIT, 1.0)
+    assert session.submit_slots(1.0) == 1
     session.submit(SUBMIT, 1.0)
-    assert not session.can_submit
+    assert session.submit_slots(1.0) == 0
+    assert session.resume_at(1.0) is None           # only an answer opens the window
     assert session.in_flight == 2
     with pytest.raises(SessionError):
         session.submit(SUBMIT, 1.0)
     assert len(sent(session)) == 2                  # the refused one queued nothing
     session.data_received(encode(Pdu("submit_sm_resp", first, params={"message_id": "A"})), 2.0)
-    assert session.can_submit
+    assert session.submit_slots(2.0) == 1
     session.submit(SUBMIT, 2.0)
 
 
-def test_submit_times_out_and_its_late_answer_is_ignored():
-    session = bound_session()
+def test_submit_times_out_frees_its_slot_and_a_late_answer_within_the_grace_counts():
+    session = bound_session(window=1)
     sequence = session.submit(SUBMIT, 5.0)
     session.data_to_send()
     assert session.next_deadline() == 5.0 + TIMEOUT
     assert session.tick(5.0 + TIMEOUT - 0.01) == []
     assert session.tick(5.0 + TIMEOUT) == [SubmitTimedOut(sequence)]
     assert session.in_flight == 0
+    assert session.submit_slots(5.0 + TIMEOUT) == 1     # the window moves on
     late = session.data_received(
         encode(Pdu("submit_sm_resp", sequence, params={"message_id": "late"})), 20.0)
-    assert late == []
+    assert late == [SubmitAnswered(sequence, Status.OK, "late", late=True)]
     assert session.data_to_send() == b""
+    assert session.state is State.BOUND
+    assert session.tick(1000.0) == []               # nothing left to abandon
+
+
+def test_submit_unanswered_after_the_grace_is_abandoned_and_its_answer_then_unmatched():
+    session = bound_session(enquire_link_interval=1000.0)
+    sequence = session.submit(SUBMIT, 5.0)
+    session.tick(5.0 + TIMEOUT)
+    forget_at = 5.0 + TIMEOUT * (1 + LATE_ANSWER_GRACE)
+    assert session.next_deadline() == forget_at
+    assert session.tick(forget_at - 0.01) == []
+    assert session.tick(forget_at) == [SubmitAbandoned(sequence)]
+    assert session.longest_wait == forget_at - 5.0
+    events = session.data_received(
+        encode(Pdu("submit_sm_resp", sequence, params={"message_id": "too late"})), forget_at + 1)
+    assert events == [ResponseUnmatched("submit_sm_resp", sequence, Status.OK)]
     assert session.state is State.BOUND
 
 
@@ -240,7 +293,7 @@ def test_sequence_numbers_wrap_within_the_spec_range():
 # -- keeping the link alive -----------------------------------------------------------
 
 def test_enquire_link_after_idle_interval_and_link_lost_without_answer():
-    session = bound_session()
+    session = bound_session(unbind_timeout=2.0)
     assert session.next_deadline() == INTERVAL
     assert session.tick(INTERVAL - 0.01) == []
     assert session.data_to_send() == b""
@@ -251,8 +304,28 @@ def test_enquire_link_after_idle_interval_and_link_lost_without_answer():
     assert session.state is State.BOUND
     [event] = session.tick(INTERVAL + TIMEOUT)
     assert isinstance(event, LinkLost)
+    # Never close a bound link without an unbind: the SMSC would refuse the next bind.
+    assert session.state is State.UNBINDING
+    assert session.data_to_send() == bytes.fromhex("00000010 00000006 00000000 00000003")
+    assert session.submit_slots(INTERVAL + TIMEOUT) == 0
+    assert session.next_deadline() == INTERVAL + TIMEOUT + 2.0
+    assert session.tick(INTERVAL + TIMEOUT + 2.0) == [Unbound(by_peer=False)]
     assert session.state is State.CLOSED
     assert session.next_deadline() is None
+
+
+def test_link_lost_unbind_answered_closes_at_once_and_answers_to_submits_still_count():
+    session = bound_session()
+    session.tick(INTERVAL)                          # enquire_link, answer due at 40
+    sequence = session.submit(SUBMIT, INTERVAL + 1)
+    session.data_to_send()
+    assert session.tick(INTERVAL + TIMEOUT) == [LinkLost("no answer to enquire_link")]
+    [unbind] = sent(session)
+    events = session.data_received(
+        encode(Pdu("submit_sm_resp", sequence, params={"message_id": "7"}))
+        + encode(unbind.response()), INTERVAL + TIMEOUT + 0.5)
+    assert events == [SubmitAnswered(sequence, Status.OK, "7"), Unbound(by_peer=False)]
+    assert session.state is State.CLOSED
 
 
 def test_answered_enquire_link_keeps_the_link():
@@ -312,17 +385,17 @@ def test_our_unbind_then_its_answer():
     session.unbind(3.0)
     assert session.data_to_send() == bytes.fromhex("00000010 00000006 00000000 00000002")
     assert session.state is State.UNBINDING
-    assert not session.can_submit
+    assert session.submit_slots(3.0) == 0
     events = session.data_received(bytes.fromhex("00000010 80000006 00000000 00000002"), 4.0)
     assert events == [Unbound(by_peer=False)]
     assert session.state is State.CLOSED
 
 
-def test_our_unbind_unanswered_closes_after_response_timeout():
-    session = bound_session()
+def test_our_unbind_unanswered_closes_after_the_unbind_timeout():
+    session = bound_session(unbind_timeout=2.0)
     session.unbind(3.0)
-    assert session.tick(3.0 + TIMEOUT - 0.01) == []
-    assert session.tick(3.0 + TIMEOUT) == [Unbound(by_peer=False)]
+    assert session.tick(3.0 + 2.0 - 0.01) == []
+    assert session.tick(3.0 + 2.0) == [Unbound(by_peer=False)]
     assert session.state is State.CLOSED
 
 
@@ -453,10 +526,49 @@ def frames(draw):
     return struct.pack(">LLLL", 16 + len(body), command_id, status, sequence) + body
 
 
-@FAST
-@given(st.lists(frames(), max_size=8), st.integers(0, 3))
-def test_any_bytes_give_only_events_and_leave_a_usable_or_closed_session(chunks, submits):
-    session = bound_session()
+VALID_STREAM = [
+    encode(deliver_sm(100)),
+    encode(Pdu("submit_sm_resp", 2, params={"message_id": "A1"})),
+    encode(Pdu("submit_sm_resp", 3, Status.THROTTLED)),
+    encode(Pdu("enquire_link", 101)),
+    encode(Pdu("enquire_link_resp", 4)),
+    encode(Pdu("generic_nack", 4, Status.INVALID_COMMAND)),
+    encode(deliver_sm(102, "余额".encode("utf-16-be"))),
+    encode(Pdu("unbind", 103)),
+]
+
+
+@st.composite
+def mutated(draw):
+    """Real SMSC traffic with a few bytes flipped, cut, doubled or inserted."""
+    data = bytearray(b"".join(draw(st.lists(st.sampled_from(VALID_STREAM), min_size=1,
+                                            max_size=6))))
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data)))
+        kind = draw(st.sampled_from(["flip", "cut", "insert", "repeat"]))
+        if kind == "flip" and at < len(data):
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        elif kind == "cut":
+            del data[at:at + draw(st.integers(1, 8))]
+        elif kind == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=8))
+        else:
+            data[at:at] = data[at:at + draw(st.integers(1, 20))]
+    return bytes(data)
+
+
+def chunked(draw, data):
+    cuts = sorted(draw(st.lists(st.integers(0, len(data)), max_size=4)))
+    return [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
+
+
+WRITTEN = {"generic_nack", "enquire_link_resp", "unbind_resp", "enquire_link", "unbind"}
+
+
+def check_the_contract(chunks, submits):
+    """For any bytes: only events come out, only well-formed PDUs go back, and the
+    session ends up usable or cleanly closed, never stuck half-way."""
+    session = bound_session(window=10)
     for _ in range(submits):
         session.submit(SUBMIT, 0.0)
     session.data_to_send()
@@ -464,12 +576,30 @@ def test_any_bytes_give_only_events_and_leave_a_usable_or_closed_session(chunks,
     for now, chunk in enumerate(chunks, start=1):
         events += session.data_received(chunk, float(now))
         events += session.tick(float(now))
+    while session.state is State.UNBINDING:         # an unbind under way finishes in time
+        events += session.tick(session.next_deadline())
     assert all(isinstance(event, Event) for event in events)
-    for pdu in sent(session):                   # whatever it wrote is well-formed
-        assert pdu.command in {"generic_nack", "enquire_link_resp", "unbind_resp",
-                               "enquire_link"}
+    for pdu in sent(session):                       # whatever it wrote is well-formed
+        assert pdu.command in WRITTEN
     assert session.state in (State.BOUND, State.CLOSED)
-    if session.state is State.BOUND:
-        assert session.can_submit
-        session.submit(SUBMIT, 100.0)
+    if session.state is State.CLOSED:
+        assert session.next_deadline() is None
+        assert session.data_received(encode(deliver_sm(9)), 20.0) == []
+        assert session.submit_slots(20.0) == 0
+    else:                                           # a throttling pause is over by then
+        assert session.submit_slots(20.0) >= 10 - submits
+        session.submit(SUBMIT, 20.0)
         assert [pdu.command for pdu in sent(session)] == ["submit_sm"]
+
+
+@FAST
+@given(st.lists(frames(), max_size=8), st.integers(0, 3))
+def test_any_bytes_give_only_events_and_leave_a_usable_or_closed_session(chunks, submits):
+    check_the_contract(chunks, submits)
+
+
+@FAST
+@given(st.data(), mutated(), st.integers(0, 3))
+def test_mutated_smsc_traffic_gives_only_events_and_a_usable_or_closed_session(
+        data, stream, submits):
+    check_the_contract(chunked(data.draw, stream), submits)

@@ -115,6 +115,15 @@ def test_two_binds(tmp_path):
     assert [b.name for b in config.binds] == ["main", "backup"]
 
 
+def test_a_receiver_and_a_transmitter_may_share_a_short_code_and_tps_is_read():
+    text = (GOOD.replace('short_codes = ["10655"]', 'short_codes = ["10655"]\nmode = "receiver"')
+            + SECOND_BIND.replace('"20655"', '"10655"') + 'mode = "transmitter"\ntps = 50\n')
+    receiver, transmitter = loads(text, environ={}).binds
+    assert (receiver.mode, receiver.tps) == ("receiver", None)
+    assert (transmitter.mode, transmitter.short_codes, transmitter.tps) == (
+        "transmitter", ("10655",), 50.0)
+
+
 def test_repr_hides_secrets():
     config = loads(GOOD.replace("sqlite:///var/jifen.db", "postgresql://u:hunter2@db/j"), environ={})
     assert "hunter2" not in repr(config) and "'pw'" not in repr(config)
@@ -259,7 +268,7 @@ def _drop(key: str) -> str:
     (_set("prot", "1"), 'unknown key "prot" in smsc.binds[0] (did you mean "port"?)'),
     (GOOD + "[gatway]\n", 'unknown key "gatway" in the top level (did you mean "gateway"?)'),
     (GOOD + "[smsc.extra]\n", 'unknown key "extra" in [smsc] (known keys: binds)'),
-    ('"a\\nb" = 1\n' + GOOD, 'unknown key "a\\nb" in the top level (known keys: gateway, smsc)'),
+    ('"a\\nb" = 1\n' + GOOD, 'unknown key "a\\nb" in the top level (known keys: gateway, smsc, '),
     # bad values
     (_set("phone_region", '"XX"'), 'gateway.phone_region: expected a region code such as "KE" or "CN", got "XX"'),
     (_set("phone_region", '"UK"'), 'got "UK" (did you mean "GB"?)'),
@@ -285,7 +294,14 @@ def _drop(key: str) -> str:
     (GOOD + SECOND_BIND.replace('"backup"', '"main"'),
      'smsc.binds[1].name: duplicate bind name "main" (also smsc.binds[0])'),
     (GOOD + SECOND_BIND.replace('"20655"', '"30655", "10655"'),
-     'smsc.binds[1].short_codes: short code "10655" is already served by bind "main" (smsc.binds[0])'),
+     'smsc.binds[1].short_codes: short code "10655" already has a transmitting bind, "main" '
+     '(smsc.binds[0]): it takes one transceiver, or one receiver and one transmitter'),
+    (GOOD + SECOND_BIND.replace('"20655"', '"10655"') + 'mode = "receiver"\n',
+     'smsc.binds[1].short_codes: short code "10655" already has a receiving bind, "main"'),
+    (GOOD.replace('short_codes = ["10655"]', 'short_codes = ["10655"]\nmode = "receiver"')
+     + SECOND_BIND.replace('"20655"', '"10655"') + 'mode = "receiver"\n',
+     'smsc.binds[1].short_codes: short code "10655" already has a receiving bind, "main"'),
+    (_set("tps", "0"), "smsc.binds[0].tps: expected a number of messages per second greater than 0, got 0"),
 ])
 def test_bad_config_names_file_and_key(tmp_path, text, expected):
     assert expected in error_for(tmp_path, text)

@@ -1,7 +1,8 @@
-"""replies.py: every template exists in every language, renders, and fits one SMS."""
+"""replies.py and locales/: every template exists in every language, renders, and fits one SMS."""
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 
 import pytest
@@ -10,81 +11,136 @@ from hypothesis import strategies as st
 
 from gateway.commands import replies
 from gateway.commands.grammar import KeywordTable
-from gateway.commands.replies import TEMPLATES, fits, menu, render, sms_length
+from gateway.commands.locales import LOCALES
+from gateway.commands.replies import TEMPLATES, fits, is_gsm, menu, render, sms_length
 
 KEYWORDS = Path(__file__).resolve().parents[2] / "config" / "keywords.toml"
 TABLE = KeywordTable.load(KEYWORDS)
 LANGUAGES = replies.languages()
+MEMBER_COMMANDS = ("BAL", "CAT", "REDEEM", "HIST", "PIN", "LANG", "DISPUTE", "STOP")
+AWKWARD_ECHOES = ["x" * 200, "兑换" * 50, "😀" * 50, "{}{}{}[]^~|€" * 5, "\x00\u202e\n\t", "RICE5"]
+
+
+def shown(command: str, language: str) -> str:
+    return TABLE.display(command, language)
+
+
+def longest_keyword(language: str) -> str:
+    return max((kw for c in TABLE.commands for kw in TABLE.keywords(c, language)), key=len)
 
 
 def realistic_values(name: str, language: str) -> list[dict]:
-    """The largest values each template will meet in practice, and the awkward ones."""
-    shown = {"bal": TABLE.display("BAL", language), "help": TABLE.display("HELP", language)}
-    full_menu = menu(language, {c: TABLE.display(c, language) for c in TABLE.commands})
+    """The largest values each template meets in practice, and the awkward ones.
+
+    Raises KeyError for a template nobody thought about here, so a new template cannot skip the
+    test that it fits.
+    """
+    if name.startswith(("menu.", "about.", "arg.")):
+        return []  # parts of other replies: rendered, and measured, inside help and args.*
+    full_menu = menu(language, {c: shown(c, language) for c in MEMBER_COMMANDS})
+    bal_help = {"bal": shown("BAL", language), "help": shown("HELP", language)}
     return {
-        "balance": [
-            {"available": 99_999_999, "on_hold": 9_999_999},
-            {"available": 0, "on_hold": 0},
-            {"available": 1350, "on_hold": 0},
-        ],
-        "help": [{"menu": full_menu}],
-        "not_understood": [
-            {"text": "x" * 200, **shown},
-            {"text": "兑换" * 50, **shown},
-            {"text": "😀" * 50, **shown},
-            {"text": "{}{}{}[]^~|€" * 5, **shown},
-            {"text": "", **shown},
-            {"text": "\x00\u202e\n\t", **shown},
-        ],
-        "not_member": [{}],
-        "try_later": [{}],
+        "balance": [{"available": 99_999_999, "on_hold": 9_999_999}, {"available": 0, "on_hold": 0}],
+        "balance.no_hold": [{"available": 99_999_999}],
+        "help": [{"menu": full_menu, "help": shown("HELP", language)}],
+        "help.command": _explanations(language),
+        "not_understood": [{"text": text, **bal_help} for text in AWKWARD_ECHOES],
+        "not_understood.empty": [bal_help],
+        "not_available": [{"keyword": shown(c, language), "help": shown("HELP", language)}
+                          for c in TABLE.commands],
+        "did_you_mean": [{"keyword": longest_keyword(language)}],
+        "args.missing": _argument_errors(language, ""),
+        "args.invalid": [v for text in AWKWARD_ECHOES for v in _argument_errors(language, text)],
+        "args.extra": _argument_errors(language, "x" * 200),
+        "args.extra.hidden": _argument_errors(language, ""),
+        "lang.set": [{}],
+        "stop.done": [{"start": shown("START", language)}],
+        "start.done": [{"stop": shown("STOP", language)}],
+        "not_member": [{}], "try_later": [{}], "unreadable": [{}], "incomplete": [{}],
     }[name]
 
 
-RENDERED = ["balance", "help", "not_understood", "not_member", "try_later"]
+def _explanations(language: str) -> list[dict]:
+    return [{"keyword": shown(c, language), "about": TEMPLATES[(f"about.{c}", language)],
+             "example": TABLE.example(c, shown(c, language), region)}
+            for c in TABLE.commands for region in ("KE", "CN")]
 
 
-def test_every_language_has_every_template():
-    names = {lang: {name for name, language in TEMPLATES if language == lang} for lang in LANGUAGES}
-    assert LANGUAGES == ("en", "zh")
-    for lang in LANGUAGES:
-        assert names[lang] == names["en"], lang
+def _argument_errors(language: str, text: str) -> list[dict]:
+    found = []
+    for command in TABLE.commands:
+        for spec in TABLE.grammar(command):
+            keyword = max(TABLE.keywords(command, language) or (command,), key=len)
+            found.append({"keyword": keyword, "text": text,
+                          "what": render(f"arg.{spec.type}", language),
+                          "example": TABLE.example(command, keyword, "CN")})
+    return found
+
+
+CASES = [(name, language) for name, language in TEMPLATES if realistic_values(name, language)]
+
+
+def test_the_languages():
+    assert LANGUAGES == ("en", "zh", "sw", "fr", "es")
+    assert set(LOCALES) == set(LANGUAGES)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("name", RENDERED)
-def test_every_template_renders_and_fits_one_sms(name, language):
+def test_every_language_has_every_template_with_the_same_placeholders(language):
+    english = LOCALES["en"].TEMPLATES
+    translated = LOCALES[language].TEMPLATES
+    assert set(translated) == set(english)
+    for name, text in translated.items():
+        assert _fields(text) == _fields(english[name]), (language, name)
+
+
+def _fields(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
+
+
+@pytest.mark.parametrize(("name", "language"), CASES, ids=[f"{n}-{lang}" for n, lang in CASES])
+def test_every_template_renders_with_realistic_values_and_fits_one_sms(name, language):
     for values in realistic_values(name, language):
         text = render(name, language, **values)
         assert fits(text), (text, sms_length(text))
+        assert "{" not in text.replace("{}{}{}", "") or name.startswith(("not_understood", "args."))
 
 
-def test_english_replies_stay_in_the_gsm_alphabet():
-    for name in RENDERED:
-        for values in realistic_values(name, "en"):
-            assert sms_length(render(name, "en", **values))[1] == 160, name
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != "zh"])
+def test_latin_script_replies_stay_in_the_gsm_alphabet(language):
+    for name, lang in CASES:
+        if lang == language:
+            for values in realistic_values(name, language):
+                assert is_gsm(render(name, language, **values)), (name, render(name, language, **values))
 
 
-def test_balance_groups_digits_and_omits_an_empty_hold():
-    assert render("balance", "en", available=1350, on_hold=200) == (
-        "Jifen: your balance is 1,350 pts (200 on hold)."
-    )
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "Jifen: your balance is 1,234,567 pts (1,000 on hold)."),
+    ("zh", "积分余额：1,234,567分（冻结1,000分）。"),
+    ("sw", "Jifen: salio lako ni pointi 1,234,567 (1,000 zimezuiliwa)."),
+    ("fr", "Jifen : votre solde est de 1 234 567 pts (1 000 en attente)."),
+    ("es", "Jifen: su saldo es de 1.234.567 pts (1.000 retenidos)."),
+])
+def test_balance_groups_digits_the_way_each_language_does(language, text):
+    assert render("balance", language, available=1234567, on_hold=1000) == text
+
+
+def test_balance_omits_an_empty_hold():
     assert render("balance", "en", available=1350, on_hold=0) == "Jifen: your balance is 1,350 pts."
-    assert render("balance", "zh", available=1234567, on_hold=1000) == "积分余额：1,234,567分（冻结1,000分）。"
     assert render("balance", "zh", available=1350, on_hold=0) == "积分余额：1,350分。"
 
 
 def test_help_lists_the_display_keywords():
-    assert render("help", "en", menu=menu("en", {"BAL": "BAL", "HELP": "HELP"})) == (
-        "Jifen: send BAL for your balance, HELP for help."
+    assert render("help", "en", menu=menu("en", {"BAL": "BAL", "STOP": "STOP"}), help="HELP") == (
+        "Jifen: BAL balance, STOP no promos. HELP + keyword explains it."
     )
-    assert render("help", "zh", menu=menu("zh", {"BAL": "余额", "HELP": "帮助"})) == (
-        "积分：发送 余额 查询积分，帮助 获取帮助。"
+    assert render("help", "zh", menu=menu("zh", {"BAL": "余额", "LANG": "语言"}), help="帮助") == (
+        "积分指令：余额、语言。发“帮助 指令”看说明。"
     )
 
 
-def test_menu_leaves_out_commands_without_a_translation():
-    assert menu("en", {"BAL": "BAL", "FROB": "FROB"}) == "BAL for your balance"
+def test_menu_leaves_out_commands_without_a_menu_entry():
+    assert menu("en", {"BAL": "BAL", "FROB": "FROB", "YES": "YES"}) == "BAL balance"
 
 
 def test_not_understood_echoes_short_text_whole():
@@ -96,31 +152,38 @@ def test_not_understood_echoes_short_text_whole():
     )
 
 
-def test_not_understood_truncates_long_text_to_about_twenty_characters():
+def test_echoes_are_cut_to_about_twenty_characters():
     text = render("not_understood", "en", text="abcdefghijklmnopqrstuvwxyz", bal="BAL", help="HELP")
     assert '"abcdefghijklmnopq..."' in text
+    text = render("args.extra", "en", keyword="REDEEM", text="abcdefghijklmnopqrstuvwxyz",
+                  example="REDEEM RICE5 2")
+    assert text == 'REDEEM: we did not expect "abcdefghijklmnopq...". Example: REDEEM RICE5 2'
 
 
-def test_not_understood_in_english_keeps_to_gsm_instead_of_switching_to_ucs2():
+def test_echo_in_english_keeps_to_gsm_instead_of_switching_to_ucs2():
     text = render("not_understood", "en", text="hi 😀", bal="BAL", help="HELP")
     assert '"hi ?"' in text
     assert sms_length(text)[1] == 160
 
 
-def test_not_understood_does_not_echo_control_characters_or_braces_as_format():
+def test_echo_drops_control_characters_and_is_not_a_format_string():
     text = render("not_understood", "en", text="a\x00b\u202e{bal}\nc", bal="BAL", help="HELP")
     assert '"ab{bal} c"' in text
 
 
-def test_empty_echo_gets_its_own_sentence():
+def test_empty_echoes_get_their_own_sentence():
     assert render("not_understood", "en", text="  ", bal="BAL", help="HELP").startswith(
-        "Sorry, your message was empty."
-    )
+        "Sorry, your message was empty.")
+    assert render("args.extra", "en", keyword="PIN", text="", example="PIN 1234") == (
+        "PIN: too many words. Example: PIN 1234")
 
 
-@given(st.text(st.characters(codec=None, exclude_categories=())), st.sampled_from(LANGUAGES))
-def test_not_understood_fits_for_any_text(text, language):
-    assert fits(render("not_understood", language, text=text, bal="BAL", help="HELP"))
+@given(st.text(st.characters(codec=None, exclude_categories=())), st.sampled_from(LANGUAGES),
+       st.sampled_from(["not_understood", "args.invalid", "args.extra"]))
+def test_echoing_any_text_fits(text, language, name):
+    values = {"bal": "BAL", "help": "HELP", "keyword": "REDEEM", "example": "REDEEM RICE5 2",
+              "what": render("arg.qty", language)}
+    assert fits(render(name, language, text=text, **values))
 
 
 def test_sms_length_counts_septets_and_ucs2_units():
@@ -128,6 +191,7 @@ def test_sms_length_counts_septets_and_ucs2_units():
     assert sms_length("{}") == (4, 160)
     assert sms_length("余额") == (2, 70)
     assert sms_length("😀") == (2, 70)
+    assert sms_length("Ç") == (1, 160) and sms_length("ç") == (1, 70)
     assert fits("a" * 160) and not fits("a" * 161)
     assert fits("余" * 70) and not fits("余" * 71)
 
@@ -136,4 +200,4 @@ def test_unknown_template_or_language_is_a_key_error():
     with pytest.raises(KeyError):
         render("nope", "en")
     with pytest.raises(KeyError):
-        render("help", "fr", menu="")
+        render("balance", "de", available=1, on_hold=0)

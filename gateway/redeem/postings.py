@@ -1,0 +1,111 @@
+"""The durable queue of ledger postings, in the gateway's own database.
+
+A redemption (or a reversal) writes what it must post, with its idempotency key, in the same
+transaction that decides it.  With the embedded ledger it is posted at once, in that same
+transaction; with the central ledger the `LedgerPoster` (gateway/ledger_poster.py) sends it
+when it can, and records the outcome, again in one transaction with its consequences (the
+redemption completed or failed, the member's SMS queued).  While the service is unreachable the
+row simply waits: nothing is lost, and because the ledger keys each transfer by its id, a
+posting sent twice (a crash between sending and recording) still posts once.
+
+Transfers name their accounts by (kind, reference), e.g. ("member", "254712345678"), not by id:
+ids belong to whichever ledger is configured, and are looked up when the posting is sent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.engine import Connection
+
+from gateway.store.tables_catalog import ledger_postings
+from ledger_client import POINTS, Transfer
+
+QUEUED, POSTED, REFUSED = "queued", "posted", "refused"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A transfer with its accounts by name."""
+
+    id: str
+    debit: tuple[str, str]          # (kind, reference)
+    credit: tuple[str, str]
+    amount: int
+    code: str
+    reference: str | None = None
+    ledger: str = POINTS
+
+
+@dataclass(frozen=True)
+class Posting:
+    id: int
+    key: str
+    purpose: str                    # "redemption" | "reversal"
+    redemption_id: int | None
+    transfers: tuple[Planned, ...]
+    attempts: int
+
+
+def enqueue(conn: Connection, *, key: str, purpose: str, redemption_id: int | None,
+            transfers: list[Planned], now: datetime) -> Posting:
+    posting_id = conn.execute(insert(ledger_postings).values(
+        idempotency_key=key, purpose=purpose, redemption_id=redemption_id,
+        transfers=json.dumps([asdict(t) for t in transfers]), state=QUEUED, attempts=0,
+        created_at=now, next_attempt_at=now)).inserted_primary_key[0]
+    return Posting(posting_id, key, purpose, redemption_id, tuple(transfers), 0)
+
+
+def resolve(posting: Posting, account_id: Callable[[str, str, str], int]) -> list[Transfer]:
+    """The posting's transfers with account ids from ``account_id(kind, reference, ledger)``."""
+    return [Transfer(p.id, account_id(*p.debit, p.ledger), account_id(*p.credit, p.ledger),
+                     p.amount, p.code, p.ledger, reference=p.reference)
+            for p in posting.transfers]
+
+
+def claim_due(conn: Connection, now: datetime, *, limit: int,
+              lease: timedelta) -> list[Posting]:
+    """Queued postings whose time has come, each leased for ``lease`` so that another poster
+    (another gateway process) leaves it alone meanwhile; a crashed poster's lease runs out."""
+    rows = conn.execute(select(ledger_postings).where(and_(
+        ledger_postings.c.state == QUEUED, ledger_postings.c.next_attempt_at <= now))
+        .order_by(ledger_postings.c.next_attempt_at, ledger_postings.c.id).limit(limit)).all()
+    claimed = []
+    for row in rows:
+        taken = conn.execute(update(ledger_postings).where(and_(
+            ledger_postings.c.id == row.id, ledger_postings.c.state == QUEUED,
+            ledger_postings.c.attempts == row.attempts)).values(
+            attempts=row.attempts + 1, next_attempt_at=now + lease))
+        if taken.rowcount == 1:
+            claimed.append(_posting(row, attempts=row.attempts + 1))
+    return claimed
+
+
+def finish(conn: Connection, posting_id: int, state: str, now: datetime,
+           error: str | None = None) -> bool:
+    """Record the outcome once: False if another poster recorded it first."""
+    return conn.execute(update(ledger_postings).where(and_(
+        ledger_postings.c.id == posting_id, ledger_postings.c.state == QUEUED)).values(
+        state=state, done_at=now, last_error=error)).rowcount == 1
+
+
+def retry_later(conn: Connection, posting_id: int, when: datetime, error: str) -> None:
+    conn.execute(update(ledger_postings).where(and_(
+        ledger_postings.c.id == posting_id, ledger_postings.c.state == QUEUED)).values(
+        next_attempt_at=when, last_error=error[:200]))
+
+
+def find(conn: Connection, posting_id: int) -> Posting:
+    return _posting(conn.execute(select(ledger_postings).where(
+        ledger_postings.c.id == posting_id)).one())
+
+
+def _posting(row, attempts: int | None = None) -> Posting:
+    planned = tuple(Planned(**{**t, "debit": tuple(t["debit"]), "credit": tuple(t["credit"])})
+                    for t in json.loads(row.transfers))
+    return Posting(row.id, row.idempotency_key, row.purpose, row.redemption_id, planned,
+                   row.attempts if attempts is None else attempts)

@@ -1,0 +1,7 @@
+from twisted.trial import unittest
+
+from keyword_cases import KeywordCases
+
+
+class KeywordsOnSQLite(KeywordCases, unittest.TestCase):
+    database = "sqlite"

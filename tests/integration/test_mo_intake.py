@@ -1,0 +1,227 @@
+"""intake.py and delivery.py against a real database (SQLite and PostgreSQL), at chosen times.
+
+The loopback tests (test_mo_*.py beside this one) show the behaviour end to end; these pin the
+rules down at their edges: the redelivery window, the parts timeout, the order receipts and
+segments meet in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from gateway import delivery, intake
+from gateway.reassembly import Part
+from gateway.receipts import Receipt
+from gateway.store.models import inbox, outbox
+from gateway.store.tables_mo import mo_parts, mt_deliveries, mt_segments, unmatched_receipts
+
+T0 = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
+WINDOW = timedelta(minutes=15)
+MEMBER, SHORT_CODE = "254712345678", "10655"
+
+
+@pytest.fixture
+def engine(migrated_engine):
+    with migrated_engine.begin() as conn:
+        for table in (mo_parts, unmatched_receipts, mt_deliveries, mt_segments, outbox, inbox):
+            conn.execute(table.delete())
+    return migrated_engine
+
+
+def run(engine, fn, *args):
+    with engine.begin() as conn:
+        return fn(conn, *args)
+
+
+def whole(text="BAL", kind="text", source=MEMBER):
+    return intake.Whole(dict(bind="main", source_addr=source, destination_addr=SHORT_CODE,
+                             text=text, data_coding=0, kind=kind))
+
+
+def part(sequence, body, total=3, reference=0x2A, data_coding=0):
+    return intake.PartArrival("main", MEMBER, SHORT_CODE, Part(reference, total, sequence),
+                              data_coding, body, "gsm7")
+
+
+def inbox_rows(engine):
+    with engine.connect() as conn:
+        return conn.execute(select(inbox.c.id, inbox.c.kind, inbox.c.text, inbox.c.duplicate_of)
+                            .order_by(inbox.c.id)).all()
+
+
+# -- redelivery ------------------------------------------------------------------------
+
+def test_a_repeat_within_the_window_is_a_redelivery_and_after_it_is_not(engine):
+    [first] = run(engine, intake.take, [whole()], T0, WINDOW)
+    [again] = run(engine, intake.take, [whole()], T0 + WINDOW, WINDOW)
+    [later] = run(engine, intake.take, [whole()], T0 + WINDOW + timedelta(seconds=1), WINDOW)
+    [other] = run(engine, intake.take, [whole("HELP")], T0 + timedelta(seconds=30), WINDOW)
+    [stranger] = run(engine, intake.take, [whole(source="254722000111")], T0, WINDOW)
+    duplicate_of = {row.id: row.duplicate_of for row in inbox_rows(engine)}
+    assert duplicate_of[again] == first
+    # Only a first delivery is matched, never a redelivery, so the window does not slide.
+    assert duplicate_of[later] is None
+    assert duplicate_of[other] is None and duplicate_of[stranger] is None
+
+
+def test_the_window_is_counted_from_the_first_delivery(engine):
+    [first] = run(engine, intake.take, [whole()], T0, WINDOW)
+    run(engine, intake.take, [whole()], T0 + timedelta(minutes=10), WINDOW)
+    [late] = run(engine, intake.take, [whole()], T0 + timedelta(minutes=16), WINDOW)
+    assert {row.id: row.duplicate_of for row in inbox_rows(engine)}[late] is None
+
+
+def test_a_zero_window_never_deduplicates(engine):
+    run(engine, intake.take, [whole(), whole()], T0, timedelta(0))
+    assert [row.duplicate_of for row in inbox_rows(engine)] == [None, None]
+
+
+def test_an_unreadable_message_is_not_the_duplicate_of_an_empty_text(engine):
+    run(engine, intake.take, [whole(""), whole("", kind="unreadable")], T0, WINDOW)
+    assert [row.duplicate_of for row in inbox_rows(engine)] == [None, None]
+
+
+def test_copies_of_replies_go_to_the_sender_only(engine):
+    first, second = run(engine, intake.take, [whole(), whole()], T0, WINDOW)
+
+    def replies(conn):
+        for n, (to, text) in enumerate([(MEMBER, "your balance"), ("254733000000", "to agent")]):
+            conn.execute(insert(outbox).values(
+                idempotency_key=f"mo:{first}:{n}", inbox_id=first, source_addr=SHORT_CODE,
+                destination_addr=to, text=text, language="en", state="submitted",
+                attempts=1, created_at=T0, next_attempt_at=T0))
+        duplicate = conn.execute(select(inbox).where(inbox.c.id == second)).one()
+        return intake.copy_replies(conn, first, duplicate, T0)
+
+    assert run(engine, replies) == 1
+    with engine.connect() as conn:
+        copies = conn.execute(select(outbox.c.idempotency_key, outbox.c.destination_addr,
+                                     outbox.c.text, outbox.c.state)
+                              .where(outbox.c.inbox_id == second)).all()
+    assert copies == [(f"mo:{second}:0", MEMBER, "your balance", "queued")]
+
+
+# -- parts -------------------------------------------------------------------------------
+
+def test_parts_in_any_order_with_repeats_make_one_message(engine):
+    assert run(engine, intake.take, [part(3, b"L"), part(1, b"B"), part(3, b"L")], T0,
+               WINDOW) == [None, None, None]
+    [joined] = run(engine, intake.take, [part(2, b"A")], T0, WINDOW)
+    assert inbox_rows(engine) == [(joined, "text", "BAL", None)]
+    # The whole set delivered again later: every part is known, nothing new.
+    assert run(engine, intake.take, [part(n, b"x") for n in (1, 2, 3)],
+               T0 + timedelta(minutes=5), WINDOW) == [None, None, None]
+    assert len(inbox_rows(engine)) == 1
+
+
+def test_a_binary_long_message_is_one_unreadable_message(engine):
+    run(engine, intake.take, [part(1, b"\x00\xff", total=2, data_coding=4)], T0, WINDOW)
+    [joined] = run(engine, intake.take, [part(2, b"\x01", total=2, data_coding=4)], T0, WINDOW)
+    assert inbox_rows(engine) == [(joined, "unreadable", "", None)]
+
+
+def test_parts_that_stop_coming_become_incomplete_after_the_timeout(engine):
+    timeout, keep = timedelta(minutes=5), WINDOW
+    run(engine, intake.take, [part(1, b"Hello ")], T0, WINDOW)
+    run(engine, intake.take, [part(3, b"world")], T0 + timedelta(minutes=2), WINDOW)
+    alphabets = {"main": "gsm7"}
+    # Measured from the last part that came, not the first.
+    assert run(engine, intake.sweep, T0 + timedelta(minutes=6), timeout, keep, alphabets) == []
+    [closed] = run(engine, intake.sweep, T0 + timedelta(minutes=7, seconds=1), timeout, keep,
+                   alphabets)
+    assert inbox_rows(engine) == [(closed, "incomplete", "Hello world", None)]
+    # The missing part turns up late: acknowledged, ignored, nobody told twice.
+    assert run(engine, intake.take, [part(2, b"dear ")], T0 + timedelta(minutes=8),
+               WINDOW) == [None]
+    assert run(engine, intake.sweep, T0 + timedelta(minutes=20), timeout, keep, alphabets) == []
+    assert len(inbox_rows(engine)) == 1
+    # Closed parts are forgotten once a redelivery of them is out of the question.
+    run(engine, intake.sweep, T0 + timedelta(hours=1), timeout, keep, alphabets)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(mo_parts)).scalar() == 0
+
+
+def test_references_are_per_sender(engine):
+    other = intake.PartArrival("main", "254722000111", SHORT_CODE, Part(0x2A, 2, 1), 0, b"B",
+                               "gsm7")
+    run(engine, intake.take, [part(1, b"BA", total=2), other], T0, WINDOW)
+    [joined] = run(engine, intake.take, [part(2, b"L", total=2)], T0, WINDOW)
+    assert inbox_rows(engine) == [(joined, "text", "BAL", None)]
+
+
+# -- receipts ------------------------------------------------------------------------------
+
+def make_mt(engine, key="mo:1:0"):
+    def add(conn):
+        return conn.execute(insert(outbox).values(
+            idempotency_key=key, source_addr=SHORT_CODE, destination_addr=MEMBER,
+            text="hello", language="en", state="queued", attempts=0, created_at=T0,
+            next_attempt_at=T0)).inserted_primary_key[0]
+    return run(engine, add)
+
+
+def receipt(engine, message_id, status, id_format="auto", when=T0):
+    run(engine, intake.take, [intake.ReceiptArrival("main", id_format,
+                                                    Receipt((message_id,), status))],
+        when, WINDOW)
+
+
+def statuses(engine, outbox_id):
+    with engine.connect() as conn:
+        parts = conn.execute(select(mt_segments.c.status).where(
+            mt_segments.c.outbox_id == outbox_id).order_by(mt_segments.c.part)).scalars().all()
+        return parts, delivery.delivery_status(conn, outbox_id)
+
+
+def test_receipts_late_twice_and_out_of_order_never_undo_a_final_status(engine):
+    mt = make_mt(engine)
+    run(engine, delivery.record_submitted, mt, ["0000002A", "0000002B"], T0)
+    receipt(engine, "42", "ENROUTE")             # decimal for hex 2A
+    receipt(engine, "2a", "DELIVRD")
+    receipt(engine, "42", "ENROUTE")             # late, after the final one
+    receipt(engine, "42", "UNDELIV")             # a second final one changes nothing
+    receipt(engine, "43", "ACCEPTD")
+    assert statuses(engine, mt) == (["DELIVRD", "ACCEPTD"], "DELIVRD")
+    receipt(engine, "0000002B", "EXPIRED")
+    assert statuses(engine, mt) == (["DELIVRD", "EXPIRED"], "EXPIRED")
+
+
+def test_a_receipt_before_its_segment_is_kept_then_matched(engine):
+    receipt(engine, "5914369", "DELIVRD", id_format="decimal")
+    with engine.connect() as conn:
+        [kept] = conn.execute(select(unmatched_receipts)).all()
+    assert (kept.message_key, kept.outbox_id, kept.status) == ("5914369", None, "DELIVRD")
+    mt = make_mt(engine)
+    run(engine, delivery.record_submitted, mt, ["5A3F01"], T0 + timedelta(seconds=1))
+    assert statuses(engine, mt) == (["DELIVRD"], "DELIVRD")
+    with engine.connect() as conn:
+        assert conn.execute(select(unmatched_receipts.c.outbox_id)).scalar() == mt
+
+
+def test_an_early_receipt_of_another_format_is_not_taken(engine):
+    receipt(engine, "5914369", "DELIVRD", id_format="hex")     # hex 5914369 is not 5A3F01
+    mt = make_mt(engine)
+    run(engine, delivery.record_submitted, mt, ["5A3F01"], T0)
+    assert statuses(engine, mt) == ([None], None)
+
+
+def test_an_unknown_id_and_an_unreadable_receipt_are_kept(engine):
+    make_mt(engine)
+    receipt(engine, "999", "DELIVRD")
+    run(engine, intake.take, [intake.ReceiptArrival("main", "auto", None, "receipt names no "
+                                                    "message id")], T0, WINDOW)
+    with engine.connect() as conn:
+        kept = conn.execute(select(unmatched_receipts.c.message_key, unmatched_receipts.c.reason)
+                            .order_by(unmatched_receipts.c.id)).all()
+    assert kept == [("999", "no MT with this id"), (None, "receipt names no message id")]
+
+
+def test_the_sender_marks_for_untaken_segments_make_no_segment(engine):
+    mt = make_mt(engine)
+    run(engine, delivery.record_submitted, mt, ["7", "-", "?", ""], T0)
+    with engine.connect() as conn:
+        assert conn.execute(select(mt_segments.c.part, mt_segments.c.message_id)).all() == [
+            (1, "7")]
