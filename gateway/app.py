@@ -18,6 +18,8 @@ import structlog
 from twisted.application import service
 from twisted.internet import defer
 
+import agents as agent_rules
+from gateway.agency import AgencyService, AgencySettings, AgencySweeper
 from gateway.config import GatewayConfig
 from gateway.keyword_reload import LiveKeywords
 from gateway.ledger_poster import LedgerPoster
@@ -27,6 +29,7 @@ from gateway.sender import Sender
 from gateway.smpp.bind import SmppBind
 from gateway.store import migrate
 from gateway.store.db import Database, make_engine
+from gateway.ussd_wiring import build_ussd
 from ledger_client import EmbeddedLedger, HoldSweeper, HttpLedger, ThreadedLedger
 
 log = structlog.get_logger(__name__)
@@ -46,6 +49,26 @@ def build_redemptions(config: GatewayConfig, ledger: EmbeddedLedger) -> Redempti
                   lockout=timedelta(seconds=config.redemption.pin_lockout)),
         namespace=config.ledger.namespace, pin_required=config.redemption.pin_required,
         max_quantity=config.redemption.max_quantity)
+
+
+def build_agency(config: GatewayConfig, ledger: EmbeddedLedger) -> AgencyService | None:
+    """Assisted redemption as configured (config/agents.toml, config/commissions.toml).
+
+    Its hold, approval and claw-backs post in the MO's own transaction, so it needs the embedded
+    ledger; with the central ledger the agent commands answer "try later" (not built yet).
+    """
+    if config.ledger.kind != "embedded":
+        return None
+    agents_config = config.agents
+    return AgencyService(AgencySettings(
+        limits=agent_rules.load_limits(agents_config.rules_path),
+        plans=agent_rules.load_plans(agents_config.commissions_path),
+        hold_timeout=agents_config.hold_timeout, code_attempts=agents_config.code_attempts,
+        reversal_window=timedelta(seconds=agents_config.reversal_window),
+        dispute_window=timedelta(seconds=agents_config.dispute_window),
+        currency=agents_config.settlement_currency,
+        settlement_per_point=agents_config.settlement_per_point,
+        namespace=config.ledger.namespace), ledger)
 
 
 def _ledger_service(config: GatewayConfig, ledger: EmbeddedLedger, db, reactor):
@@ -81,27 +104,40 @@ class Gateway(service.MultiService):
             id_formats={b.name: b.receipt_id_format for b in config.binds},
             parts_timeout=config.mo_parts_timeout,
             redelivery_window=config.mo_redelivery_window)
-        self.binds = [SmppBind(b, self.inbox.receive, reactor, ready=self._bind_ready)
+        self.binds = [SmppBind(b, self._received, reactor, ready=self._bind_ready)
                       for b in config.binds]
         self.sender = Sender(self.db, self.binds, reactor, self.now, instance=_instance_name())
+        self.redemptions = build_redemptions(config, self.ledger)
+        self.agency = build_agency(config, self.ledger)
         self.processor = Processor(
             self.db, self.ledger, self.keywords.current, self.now,
             default_language=config.default_language, region=config.phone_region,
-            replies_queued=self.sender.wake)
+            replies_queued=self.sender.take, leases=self.sender.leases,
+            redemptions=self.redemptions, agency=self.agency)
         for bind in self.binds:
             bind.setServiceParent(self)
-        self.redemptions = build_redemptions(config, self.ledger)
         self.ledger_service = _ledger_service(config, self.ledger, self.db, reactor)
         LedgerPoster(self.db, self.ledger_service, self.redemptions.settle, reactor, self.now,
                      initial_delay=config.ledger.retry_initial_delay,
                      max_delay=config.ledger.retry_max_delay,
                      settled=self.sender.wake).setServiceParent(self)
+        self.ussd = build_ussd(self)              # after the binds, sender and redemptions
         if config.ledger.kind == "embedded":      # the central service sweeps its own holds
             HoldSweeper(self.ledger, self.db.run, reactor,
                         interval=config.ledger.hold_sweep_interval).setServiceParent(self)
+        if self.agency is not None:
+            AgencySweeper(self.agency, self.db.run, reactor, self.now,
+                          interval=config.agents.sweep_interval,
+                          swept=self.sender.wake).setServiceParent(self)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.reactor.seconds(), timezone.utc)
+
+    def _received(self, pdu, bind_name):
+        """A deliver_sm: USSD to its dialogue (on a bind with a dialect), anything else to the inbox."""
+        if self.ussd.claims(pdu, bind_name):
+            return self.ussd.receive(pdu, bind_name)
+        return self.inbox.receive(pdu, bind_name)
 
     def _committed(self, inbox_ids):
         self.processor.process(inbox_ids)
@@ -123,6 +159,7 @@ class Gateway(service.MultiService):
         self.keywords.start()
         self.sender.start()
         self.inbox.start()
+        self.ussd.start()
         log.info("gateway.started", binds=[b.name for b in self.binds])
         super().startService()
 
@@ -133,6 +170,7 @@ class Gateway(service.MultiService):
         if isinstance(self.ledger_service, HttpLedger):
             yield self.ledger_service.close()
         self.inbox.stop()
+        self.ussd.stop()
         self.keywords.stop()
         self.db.stop()
         log.info("gateway.stopped")

@@ -28,7 +28,11 @@ from sqlalchemy.engine import make_url
 
 from gateway.receipts import ID_FORMATS
 
-__all__ = ["BindConfig", "ConfigError", "GatewayConfig", "LedgerConfig", "RedemptionConfig", "check_keywords", "default_config_path", "load",
+# gateway.ussd.DIALECTS by name (importing gateway.ussd here would be circular: its loader raises
+# ConfigError); tests/unit/test_ussd_wiring.py checks the two agree.
+USSD_DIALECTS = ("smpp5", "umr", "dialogue15")
+
+__all__ = ["AgentsConfig", "BindConfig", "ConfigError", "GatewayConfig", "LedgerConfig", "RedemptionConfig", "check_keywords", "default_config_path", "load",
            "loads"]
 
 EMBEDDED_SOURCE = "<embedded defaults>"
@@ -64,6 +68,7 @@ class BindConfig:
     reconnect_max_delay: float = 60.0
     default_data_coding: str = "gsm7"
     receipt_id_format: str = "auto"  # a gateway.receipts.ID_FORMATS adapter
+    ussd_dialect: str = ""  # a gateway.ussd.DIALECTS name; "" = this bind carries no USSD
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +97,37 @@ class RedemptionConfig:
     max_quantity: int = 10
 
 
+@dataclass(frozen=True, kw_only=True)
+class UssdConfig:
+    """USSD dialogues (docs/ussd.md): the menu file, session expiry, the network's reply budget,
+    and the aggregator's HTTP callback (off unless ``http_port`` is set)."""
+
+    menus_path: str = ""                # absolute; "" until load() resolves it
+    session_timeout: float = 180.0      # seconds a dialogue may wait for its next answer
+    reply_budget: float = 15.0          # seconds before the screen says "by SMS" instead
+    http_port: int | None = None        # the aggregator callback; None: not served
+    http_interface: str = "127.0.0.1"
+    http_path: str = "/ussd"
+    http_secret: str = field(default="", repr=False)
+    http_allow: tuple[str, ...] = ()    # peer addresses allowed without the secret
+    http_max_body: int = 4096
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentsConfig:
+    """Assisted redemption at village shops: the agent rules files and the time limits."""
+
+    rules_path: str = ""                # config/agents.toml (risk limits); absolute after load()
+    commissions_path: str = ""          # config/commissions.toml; absolute after load()
+    hold_timeout: int = 600             # seconds a member has to answer YES
+    code_attempts: int = 3              # wrong confirmation codes that cancel a redemption
+    reversal_window: float = 1800.0     # seconds after approval an agent may REV
+    dispute_window: float = 86400.0     # seconds after approval a member may DISPUTE
+    settlement_currency: str = "KES"    # the ledger shops are paid in
+    settlement_per_point: int = 1       # minor units of that currency owed per point redeemed
+    sweep_interval: float = 5.0         # seconds between sweeps for unanswered redemptions
+
+
 @dataclass(frozen=True)
 class GatewayConfig:
     """Everything the composition root needs to build the daemon."""
@@ -110,6 +146,8 @@ class GatewayConfig:
     log_level: str = "info"
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
     redemption: RedemptionConfig = field(default_factory=RedemptionConfig)
+    agents: AgentsConfig = field(default_factory=AgentsConfig)
+    ussd: UssdConfig = field(default_factory=UssdConfig)
 
 
 def default_config_path() -> Path:
@@ -274,6 +312,13 @@ def _boolean(value: Any) -> bool:
     return value
 
 
+def _addresses(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(
+            isinstance(v, str) and re.fullmatch(r"[0-9A-Fa-f.:]{2,45}", v) for v in value):
+        raise _Bad()
+    return tuple(value)
+
+
 def _http_url(value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"https?://[A-Za-z0-9._:\[\]-]+(/\S*)?",
                                                       value):
@@ -324,6 +369,7 @@ _BIND_FIELDS = (
     _Field("reconnect_max_delay", _SECONDS, _number(float, 0, above=True), 60.0),
     _choice("default_data_coding", ("gsm7", "latin1", "ascii"), "gsm7"),
     _choice("receipt_id_format", tuple(ID_FORMATS), "auto"),
+    _choice("ussd_dialect", ("", *USSD_DIALECTS), ""),
 )
 
 
@@ -350,15 +396,54 @@ _REDEMPTION_FIELDS = (
 )
 
 
+_USSD_FIELDS = (
+    _Field("menus", "a file path", _string(1), "ussd.toml", "menus_path"),
+    _Field("session_timeout", "a number of seconds from 10 to 3600", _number(float, 10, 3600), 180.0),
+    _Field("reply_budget", "a number of seconds from 0.5 to 120", _number(float, 0.5, 120), 15.0),
+)
+
+_USSD_HTTP_FIELDS = (
+    _Field("port", "an integer from 1 to 65535", _number(int, 1, 65535), None, "http_port"),
+    _Field("interface", "an IP address to listen on", _string(1, 64, r"[0-9A-Fa-f.:]+"), "127.0.0.1",
+           "http_interface"),
+    _Field("path", 'a URL path such as "/ussd"', _string(2, 64, r"/[A-Za-z0-9_/.-]+"), "/ussd",
+           "http_path"),
+    _Field("secret", "a string of at least 16 characters", _string(16, 256), "", "http_secret",
+           secret=True),
+    _Field("allow", 'a list of IP addresses such as ["127.0.0.1"]', _addresses, (), "http_allow"),
+    _Field("max_body", "an integer from 256 to 65536 (bytes)", _number(int, 256, 65536), 4096,
+           "http_max_body"),
+)
+
+
+_AGENTS_FIELDS = (
+    _Field("rules", "a file path", _string(1), "agents.toml", "rules_path"),
+    _Field("commissions", "a file path", _string(1), "commissions.toml", "commissions_path"),
+    _Field("hold_timeout", "a whole number of seconds from 30 to 86400", _number(int, 30, 86400), 600),
+    _Field("code_attempts", "an integer from 1 to 10", _number(int, 1, 10), 3),
+    _Field("reversal_window", "a number of seconds from 0 to 604800", _number(float, 0, 604800),
+           1800.0),
+    _Field("dispute_window", "a number of seconds from 0 to 2592000", _number(float, 0, 2592000),
+           86400.0),
+    _Field("settlement_currency", 'a currency code such as "KES"', _string(3, 3, r"[A-Z]{3}"), "KES"),
+    _Field("settlement_per_point", "an integer from 0 to 1000000", _number(int, 0, 1_000_000), 1),
+    _Field("sweep_interval", _SECONDS, _number(float, 0, above=True), 5.0),
+)
+
+
 # --- walking the document ----------------------------------------------------------------------
 
 def _build(data: dict, source: str, env: Mapping[str, str], base_dir: Path) -> GatewayConfig:
-    _reject_unknown(data, ("gateway", "smsc", "ledger", "redemption"), "the top level")
+    _reject_unknown(data, ("gateway", "smsc", "ledger", "redemption", "ussd", "ussd_http",
+                              "agents"),
+                    "the top level")
     gateway = _section(_table(data, "gateway"), _GATEWAY_FIELDS, "gateway", "[gateway]", env)
     keywords = base_dir / os.path.expanduser(gateway.pop("keywords_path"))
     return GatewayConfig(source=source, keywords_path=os.path.abspath(keywords),
                          binds=_binds(_table(data, "smsc"), env), ledger=_ledger(data, env),
-                         redemption=_redemption(data, env, base_dir), **gateway)
+                         redemption=_redemption(data, env, base_dir),
+                         ussd=_ussd(data, env, base_dir),
+                         agents=_agents(data, env, base_dir), **gateway)
 
 
 def _ledger(data: dict, env: Mapping[str, str]) -> LedgerConfig:
@@ -377,6 +462,22 @@ def _redemption(data: dict, env: Mapping[str, str], base_dir: Path) -> Redemptio
                       "[redemption]", env)
     catalog = base_dir / os.path.expanduser(fields.pop("catalog_path"))
     return RedemptionConfig(catalog_path=os.path.abspath(catalog), **fields)
+
+
+def _ussd(data: dict, env: Mapping[str, str], base_dir: Path) -> UssdConfig:
+    fields = _section(_table(data, "ussd"), _USSD_FIELDS, "ussd", "[ussd]", env)
+    http = _section(_table(data, "ussd_http"), _USSD_HTTP_FIELDS, "ussd_http", "[ussd_http]", env)
+    if http["http_port"] is not None and not (http["http_secret"] or http["http_allow"]):
+        raise _Bad("the callback needs a secret or an allow-list of addresses", "ussd_http.secret")
+    menus = base_dir / os.path.expanduser(fields.pop("menus_path"))
+    return UssdConfig(menus_path=os.path.abspath(menus), **fields, **http)
+
+
+def _agents(data: dict, env: Mapping[str, str], base_dir: Path) -> AgentsConfig:
+    fields = _section(_table(data, "agents"), _AGENTS_FIELDS, "agents", "[agents]", env)
+    paths = {key: os.path.abspath(base_dir / os.path.expanduser(fields.pop(key)))
+             for key in ("rules_path", "commissions_path")}
+    return AgentsConfig(**paths, **fields)
 
 
 def _binds(smsc: dict, env: Mapping[str, str]) -> tuple[BindConfig, ...]:

@@ -10,12 +10,13 @@ demo exits non-zero if any message goes unanswered.
 
 from __future__ import annotations
 
+import random
 import sys
 import tomllib
 from dataclasses import replace
 from pathlib import Path
 
-from twisted.internet import defer, threads
+from twisted.internet import defer, task, threads
 
 from gateway import catalog, msisdn
 from gateway.app import Gateway
@@ -25,8 +26,11 @@ from gateway.store.db import make_engine
 from gateway.store.members import add_member
 
 SAMPLE_MEMBERS = Path(__file__).resolve().parents[1] / "config" / "sample_members.toml"
+SAMPLE_AGENTS = Path(__file__).resolve().parents[1] / "config" / "sample_agents.csv"
+DEMO_SEED = 2026   # confirmation codes in the demo come from a seeded generator: scripts can answer
 DEMO_DATABASE = Path("var") / "demo.db"
 REPLY_TIMEOUT = 10.0
+SETTLE = 0.3       # seconds to wait after a reply for the other MTs its message caused
 
 
 class UnansweredMessage(Exception):
@@ -55,7 +59,21 @@ def _prepare(engine, gateway):
     with engine.begin() as conn:
         catalog.load(conn, catalog.parse(catalog_file.read_text(encoding="utf-8"),
                                          str(catalog_file)), gateway.now())
+    seed_agents(gateway)
     return seed(gateway)
+
+
+def seed_agents(gateway: Gateway, path: Path = SAMPLE_AGENTS) -> None:
+    """The sample network (master > sub-agent > shops), with confirmation codes a script knows."""
+    from gateway.agency import network
+    with gateway.engine.begin() as conn:
+        result = network.import_csv(conn, path.read_text(encoding="utf-8"),
+                                    lambda raw: msisdn.normalize(raw, gateway.config.phone_region),
+                                    gateway.now())
+    if not result.ok:
+        raise ValueError("; ".join(map(str, result.errors)))
+    if gateway.agency is not None:
+        gateway.agency.rng = random.Random(DEMO_SEED)
 
 
 class Console:
@@ -116,6 +134,9 @@ def run(reactor, config, script: str | None = None, out=sys.stdout):
             yield simulator.deliver(phone, short_code, text)
             try:
                 yield reply
+                # An answer may send more than the reply (an agent's RDM prompts the member):
+                # let those print before the next line is sent.
+                yield task.deferLater(reactor, SETTLE, lambda: None)
             except defer.TimeoutError:
                 unanswered += 1
                 out.write(f"  (no reply within {REPLY_TIMEOUT:g} s)\n")

@@ -28,6 +28,7 @@ from gateway.receipts import Receipt
 from gateway.smpp import text as sms_text
 from gateway.store.models import inbox, outbox
 from gateway.store.tables_mo import mo_parts
+from ledger_client import as_utc
 
 log = structlog.get_logger(__name__)
 
@@ -114,7 +115,12 @@ def _redelivery_of(conn, row: dict, now: datetime, window: timedelta) -> int | N
     )).order_by(inbox.c.id.desc()).limit(1)).first()
     if latest is None or (latest.kind, latest.text) != (row["kind"], row["text"]):
         return None
-    return latest.duplicate_of or latest.id
+    if latest.duplicate_of is None:
+        return latest.id
+    # The window counts from the first delivery, so retries cannot stretch it.
+    first_at = conn.execute(select(inbox.c.received_at).where(
+        inbox.c.id == latest.duplicate_of)).scalar()
+    return latest.duplicate_of if as_utc(first_at) >= now - window else None
 
 
 def _take_part(conn, arrival: PartArrival, now: datetime, window: timedelta) -> int | None:

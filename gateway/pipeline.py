@@ -28,6 +28,8 @@ from twisted.internet import defer, task
 
 from gateway import intake, reassembly, receipts
 from gateway.commands import context, dispatch, replies
+from gateway.agency.services import AgencyServices
+from gateway.member_services import RedemptionServices
 from gateway.msisdn import address_of
 from gateway.smpp import text as sms_text
 from gateway.smpp.codec import Pdu, Status
@@ -166,13 +168,18 @@ def _bind_of(arrival) -> str:
     return arrival.row["bind"] if isinstance(arrival, intake.Whole) else arrival.bind
 
 
-class LedgerServices:
-    """`commands.context.Services` over the ledger and the gateway's tables, in one transaction."""
+class LedgerServices(AgencyServices, RedemptionServices):
+    """`commands.context.Services` over the ledger and the gateway's tables, in one transaction.
 
-    def __init__(self, conn, ledger, now: Callable[[], datetime]):
+    CAT, REDEEM, HIST and PIN are in `RedemptionServices` (gateway/member_services.py).
+    """
+
+    def __init__(self, conn, ledger, now: Callable[[], datetime], redemptions=None, agency=None):
         self._conn = conn
         self._ledger = ledger
         self._now = now
+        self._redemptions = redemptions     # a RedemptionService; None: REDEEM says try later
+        self._agency = agency               # an AgencyService (gateway/agency/services.py)
 
     def points_balance(self, account_id: int) -> context.Balance:
         balance = self._ledger.balance(self._conn, account_id)
@@ -183,21 +190,34 @@ class LedgerServices:
 
 
 class Processor:
-    """Runs the commands of committed MOs and queues their replies."""
+    """Runs the commands of committed MOs and queues their replies.
+
+    Replies can be written already claimed for the sender (``leases``: short
+    code -> claim token and lease end, taken on the reactor thread before
+    the batch goes to the database), which saves it a claiming query per
+    batch; ``replies_queued(claimed_rows, count)`` hands them over after the
+    commit, with the count of all replies queued.
+    """
 
     def __init__(self, db, ledger, keywords: Callable, now: Callable[[], datetime], *,
-                 default_language: str, region: str, replies_queued: Callable[[], None]):
+                 default_language: str, region: str,
+                 replies_queued: Callable[[list, int], None],
+                 leases: Callable[[], dict] = dict, redemptions=None, agency=None):
         self._db = db
         self._ledger = ledger
+        self._redemptions = redemptions      # the RedemptionService behind REDEEM, HIST, PIN
+        self._agency = agency                # the AgencyService behind RDM, YES/NO, AGBAL ...
         self._keywords = keywords            # () -> the current KeywordTable
         self._now = now
         self._default_language = default_language
         self._region = region                # for phone numbers typed in commands
         self._replies_queued = replies_queued
+        self._leases = leases
 
     def process(self, inbox_ids: Iterable[int]) -> defer.Deferred:
-        done = self._db.run(self._process_all, list(inbox_ids))
-        done.addCallback(lambda count: count and self._replies_queued())
+        done = self._db.run(self._process_batch, list(inbox_ids), self._leases())
+        done.addCallback(lambda queued: queued.count and self._replies_queued(
+            queued.claimed, queued.count))
         done.addErrback(lambda f: log.error("mo.process_failed", error=f.getErrorMessage()))
         return done
 
@@ -208,8 +228,8 @@ class Processor:
         ).scalars()))
         return pending.addCallback(self.process)
 
-    def _process_all(self, conn, inbox_ids: list[int]) -> int:
-        """Run a batch of MOs in one transaction; the number of replies queued.
+    def _process_batch(self, conn, inbox_ids: list[int], leases: dict) -> "_Writes":
+        """Run a batch of MOs in one transaction; what it queued.
 
         The hot path at load, so the statements are batched: one claim for
         all, one member lookup, and the inbox updates and outbox rows
@@ -221,11 +241,11 @@ class Processor:
         # a first delivery runs before any redelivery of it in the same batch.
         rows = sorted(conn.execute(_CLAIM, {"ids": inbox_ids}).all(), key=lambda r: r.id)
         found = _members(conn, {row.source_addr for row in rows if row.duplicate_of is None})
-        writes, count = _Writes(), 0
+        writes = _Writes(leases)
         for row in rows:
             if row.duplicate_of is not None:
                 writes.flush(conn)          # a replay copies what the first delivery wrote
-                count += self._replay(conn, row)
+                writes.count += self._replay(conn, row)
                 continue
             member = found.get(row.source_addr)
             request = context.Request(msisdn=row.source_addr, short_code=row.destination_addr,
@@ -233,21 +253,24 @@ class Processor:
             if row.kind != "text":      # "unreadable", "incomplete": the reply says which
                 outcome = _canned(request, row.kind, self._default_language)
             else:
-                outcome = self._execute(conn, request)
+                outcome = self._execute(conn, request, writes)
             self._record(conn, writes, row, member, outcome)
-            count += len(outcome.replies)
         writes.flush(conn)
-        return count
+        return writes
 
     def _process_one(self, conn, inbox_id: int) -> int:
-        return self._process_all(conn, [inbox_id])
+        # Unclaimed: nothing hands these rows to the sender but its own claim.
+        return self._process_batch(conn, [inbox_id], {}).count
 
-    def _execute(self, conn, request: context.Request) -> context.Outcome:
+    def _execute(self, conn, request: context.Request, writes: "_Writes") -> context.Outcome:
+        services = LedgerServices(conn, self._ledger, self._now, self._redemptions, self._agency)
         try:
             with conn.begin_nested():
-                return dispatch.execute(request, self._keywords(),
-                                        LedgerServices(conn, self._ledger, self._now),
-                                        self._default_language, region=self._region)
+                outcome = dispatch.execute(request, self._keywords(), services,
+                                           self._default_language, region=self._region)
+            # SMS to other phones (an agent's RDM prompts the member) wake the sender too.
+            writes.count += services.notified
+            return outcome
         except Exception:
             log.exception("mo.command_crashed", message_id=request.message_id)
             return _canned(request, "try_later", self._default_language)
@@ -267,6 +290,7 @@ class Processor:
 
     def _record(self, conn, writes, row, member, outcome) -> None:
         now = self._now()
+        writes.count += len(outcome.replies)
         writes.done.append(dict(row_id=row.id, new_command=outcome.command,
                                 new_language=outcome.language, new_done_at=now))
         if member is not None and outcome.remember_language:
@@ -293,15 +317,23 @@ _DONE = (update(inbox).where(inbox.c.id == bindparam("row_id"))
 class _Writes:
     """What a batch of MOs writes, held back to go in two statements."""
 
-    def __init__(self):
+    def __init__(self, leases: dict):
+        self.leases = leases                # short code -> (claim token, lease end)
         self.done: list[dict] = []          # inbox rows: the command run, its language
         self.replies: list[dict] = []       # outbox rows
+        self.count = 0                      # replies queued, copies of earlier ones included
+        self.claimed: list = []             # the outbox rows written with a claim
 
     def flush(self, conn) -> None:
         if self.done:
             conn.execute(_DONE, self.done)
         if self.replies:
-            conn.execute(insert(outbox), self.replies)
+            for reply in self.replies:
+                token, until = self.leases.get(reply["source_addr"], (None, None))
+                reply.update(claimed_by=token, claimed_until=until)
+            written = conn.execute(insert(outbox).returning(
+                *outbox.c, sort_by_parameter_order=True), self.replies).all()
+            self.claimed += [row for row in written if row.claimed_by is not None]
         self.done, self.replies = [], []
 
 

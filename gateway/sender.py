@@ -16,7 +16,7 @@ What becomes of a segment's answer:
   segment goes back to the head of the lane, not counted as a try;
 * another temporary status, or no answer even within the late-answer grace:
   the row goes back to the outbox with exponential backoff, at most
-  `RETRY_LIMIT` tries, then ``failed``;
+  `outcomes.RETRY_LIMIT` tries, then ``failed``;
 * a permanent status: ``failed``, with the status name and number;
 * the connection lost: back to the outbox at once, not counted as a try; it
   leaves on the next bind that serves its short code.
@@ -35,19 +35,17 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Callable
+from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 import structlog
 from twisted.internet import defer, task
 
-from gateway.smpp import text as sms_text
+from gateway.outcomes import UNKNOWN_ID, Job, OutcomeRecorder, Verdict, new_job, outcome
 from gateway.smpp.codec import PDUError, Status
 from gateway.smpp.protocol import ConnectionGone, SubmitTimeout
 from gateway.smpp.session import LATE_ANSWER_GRACE, SessionError
 from gateway.smpp.statuses import PAUSING, TEMPORARY, describe
-from gateway.outcomes import OutcomeRecorder
 from gateway.store import outbox as outbox_store
 
 log = structlog.get_logger(__name__)
@@ -57,38 +55,10 @@ _UDHI = 0x40
 _RETRY_SLACK = 0.05
 #: The soonest a paused or rate-capped lane looks again.
 _MIN_RESUME = 0.001
-#: Tries (submits that got a temporary error or no answer) before a row fails.
-RETRY_LIMIT = 8
 #: The shortest lease on a claimed row; a dead process's rows wait this long.
 LEASE_MIN = 60.0
-#: The message id kept for a segment the SMSC took without saying its id.
-UNKNOWN_ID = "?"
 #: How long shutdown waits for the record of what was sent.
 RECORD_DRAIN = 5.0
-
-
-@dataclass(frozen=True)
-class _Verdict:
-    reason: str
-    retry: bool                 # False: fail for good
-    counted: bool = True        # a try against RETRY_LIMIT, with backoff; else again at once
-
-
-@dataclass(eq=False)
-class _Job:
-    """One claimed outbox row on its way out: its segments and what became of each."""
-
-    row: Any
-    token: str
-    lease_end: datetime
-    data_coding: int = 0
-    parts: list = field(default_factory=list)
-    ids: list = field(default_factory=list)         # SMSC message id per segment, or None
-    unsent: deque = field(default_factory=deque)    # segment indexes still to submit
-    in_flight: int = 0
-    queued: bool = False
-    verdict: _Verdict | None = None
-    done: bool = False                              # its outcome is handed to the recorder
 
 
 class _Lane:
@@ -103,7 +73,7 @@ class _Lane:
         self.lease = timedelta(seconds=max(LEASE_MIN, 6 * timeout))
         # A segment may wait this long for its answer: never start one on a shorter lease.
         self.margin = timedelta(seconds=timeout * (1 + LATE_ANSWER_GRACE) + 5)
-        self.queue: deque[_Job] = deque()
+        self.queue: deque[Job] = deque()
         self.dirty = True           # the outbox may hold due rows for this lane
         self.claiming = False
         self.resume_call = None
@@ -125,9 +95,9 @@ class Sender:
         self._poll.clock = clock
         self._poll_interval = poll_interval
         self._claims = itertools.count(1)
-        self._jobs: dict[int, _Job] = {}            # row id -> job not yet recorded
+        self._jobs: dict[int, Job] = {}            # row id -> job not yet recorded
         self._claiming: set[defer.Deferred] = set()
-        self._active: set[_Job] = set()             # jobs with segments awaiting answers
+        self._active: set[Job] = set()             # jobs with segments awaiting answers
         self._idle: list[defer.Deferred] = []
         self._pump_call = None
         self._retry_call = None                     # wakes us when the next retry is due
@@ -137,6 +107,7 @@ class Sender:
 
     def start(self):
         self._running = True
+        self._recorder.open()
         if not self._poll.running:
             self._poll.start(self._poll_interval, now=True)
 
@@ -145,6 +116,39 @@ class Sender:
         for lane in self._lanes:
             lane.dirty = True
         self._pump_soon()
+
+    def leases(self) -> dict:
+        """Claims for replies about to be written, by short code: (token, lease end).
+
+        The processor writes its replies with these, so they come to `take`
+        already claimed, without a claiming query.  Only for lanes that are
+        up and have room; the rest are found by `wake`.
+        """
+        if not self._running:
+            return {}
+        given, now = {}, self._now()
+        for lane in self._lanes:
+            if lane.bind.protocol is not None and len(lane.queue) < lane.capacity:
+                claim = (f"{self._instance}:{next(self._claims)}", now + lane.lease)
+                given.update(dict.fromkeys(lane.short_codes, claim))
+        return given
+
+    def take(self, rows: list, count: int):
+        """``count`` replies are queued, ``rows`` of them written with our `leases`."""
+        if not self._running:
+            # A batch that committed as we stopped: its leases run out, then they go.
+            log.info("mt.left_claimed", count=len(rows))
+            return
+        lanes = {code: lane for lane in self._lanes for code in lane.short_codes}
+        for row in rows:
+            until = row.claimed_until
+            if until.tzinfo is None:            # SQLite hands datetimes back naive
+                until = until.replace(tzinfo=timezone.utc)
+            self._adopt(lanes[row.source_addr], row, row.claimed_by, until)
+        if count > len(rows):
+            self.wake()
+        else:
+            self._pump_soon()
 
     @defer.inlineCallbacks
     def stop(self):
@@ -174,7 +178,7 @@ class Sender:
         except defer.TimeoutError:
             # Their rows stay claimed until the lease runs out, then go again.
             log.error("mt.outcomes_unrecorded", count=self._recorder.pending)
-            self._recorder.close()
+        self._recorder.close()                  # the database stops next
 
     # -- filling the lanes ----------------------------------------------------------
 
@@ -200,7 +204,7 @@ class Sender:
             job = lane.queue[0]
             if job.lease_end - now < lane.margin:
                 self._dequeue(lane, job)
-                self._set_verdict(job, _Verdict("lease running out", retry=True, counted=False))
+                job.judge(Verdict("lease running out", retry=True, counted=False))
                 self._settle(lane, job)
                 continue
             index = job.unsent.popleft()
@@ -230,7 +234,7 @@ class Sender:
         try:
             answer = protocol.submit(params)
         except PDUError as error:           # our own values cannot be sent: never will be
-            self._set_verdict(job, _Verdict(f"cannot encode: {error}", retry=False))
+            job.judge(Verdict(f"cannot encode: {error}", retry=False))
             self._settle(lane, job)
             return False
         job.in_flight += 1
@@ -275,20 +279,24 @@ class Sender:
 
     def _claimed(self, rows, lane, token, until, limit):
         for row in rows:
-            known = self._jobs.get(row.id)
-            if known is not None and not known.done:
-                # Its lease ran out while we held it and we claimed it again: one job, new lease.
-                known.token, known.lease_end = token, until
-                continue
-            job = self._jobs[row.id] = _new_job(row, token, until)
-            if job.verdict is None and job.unsent:
-                self._enqueue(lane, job)
-            else:
-                self._finish(job)
+            self._adopt(lane, row, token, until)
         if len(rows) >= limit:
             lane.dirty = True               # there may be more where these came from
         if not self._running:
             self._release(lane, "gateway stopping")
+
+    def _adopt(self, lane, row, token, until):
+        """A row now claimed by us: queue it on its lane."""
+        known = self._jobs.get(row.id)
+        if known is not None and not known.done:
+            # Its lease ran out while we held it and we claimed it again: one job, new lease.
+            known.token, known.lease_end = token, until
+            return
+        job = self._jobs[row.id] = new_job(row, token, until)
+        if job.verdict is None and job.unsent:
+            self._enqueue(lane, job)
+        else:
+            self._finish(job)
 
     # -- answers ----------------------------------------------------------------------
 
@@ -301,29 +309,23 @@ class Sender:
             job.unsent.appendleft(index)    # the session pauses the bind; same segment after
         elif status in TEMPORARY:
             job.unsent.appendleft(index)
-            self._set_verdict(job, _Verdict(describe(status), retry=True))
+            job.judge(Verdict(describe(status), retry=True))
         else:
-            self._set_verdict(job, _Verdict(describe(status), retry=False))
+            job.judge(Verdict(describe(status), retry=False))
         self._settle(lane, job)
 
     def _unanswered(self, failure, lane, job, index):
         job.in_flight -= 1
         job.unsent.appendleft(index)
         if failure.check(ConnectionGone):
-            verdict = _Verdict("connection lost before the answer", retry=True, counted=False)
+            verdict = Verdict("connection lost before the answer", retry=True, counted=False)
         elif failure.check(SubmitTimeout):
-            verdict = _Verdict("no answer", retry=True)
+            verdict = Verdict("no answer", retry=True)
         else:
             log.error("mt.send_crashed", outbox_id=job.row.id, error=repr(failure.value))
-            verdict = _Verdict(f"internal error {type(failure.value).__name__}", retry=True)
-        self._set_verdict(job, verdict)
+            verdict = Verdict(f"internal error {type(failure.value).__name__}", retry=True)
+        job.judge(verdict)
         self._settle(lane, job)
-
-    @staticmethod
-    def _set_verdict(job, verdict):
-        # Failing for good outweighs trying again; the first reason of a kind is kept.
-        if job.verdict is None or (job.verdict.retry and not verdict.retry):
-            job.verdict = verdict
 
     def _settle(self, lane, job):
         """A segment's fate is known: finish the job once none is awaited."""
@@ -360,47 +362,23 @@ class Sender:
         while lane.queue:
             job = lane.queue.popleft()
             job.queued = False
-            self._set_verdict(job, _Verdict(reason, retry=True, counted=False))
+            job.judge(Verdict(reason, retry=True, counted=False))
             if job.in_flight == 0:
                 self._finish(job)
 
     def _give_back(self, job, reason):
-        self._set_verdict(job, _Verdict(reason, retry=True, counted=False))
+        job.judge(Verdict(reason, retry=True, counted=False))
         self._active.discard(job)
         self._finish(job)
 
     def _finish(self, job):
         if not job.done:
             job.done = True
-            self._recorder.add(self._outcome(job))
-
-    def _outcome(self, job) -> dict:
-        row, now, verdict = job.row, self._now(), job.verdict
-        ids = " ".join(i or outbox_store.NOT_TAKEN for i in job.ids)[:255] or None
-        outcome = dict(row_id=row.id, token=job.token, state="queued", attempts=row.attempts,
-                       next_attempt_at=now, error=row.error, smsc_message_ids=ids,
-                       submitted_at=None)
-        if job.ids and None not in job.ids:     # every segment taken, whatever else happened
-            log.info("mt.submitted", outbox_id=row.id, smsc_message_ids=ids)
-            return dict(outcome, state="submitted", attempts=row.attempts + 1,
-                        submitted_at=now, error=None)
-        if not verdict.retry:
-            log.warning("mt.failed", outbox_id=row.id, reason=verdict.reason)
-            return dict(outcome, state="failed", error=verdict.reason[:255])
-        if not verdict.counted:
-            log.info("mt.requeued", outbox_id=row.id, reason=verdict.reason)
-            return dict(outcome, error=verdict.reason[:255])
-        attempts = row.attempts + 1
-        if attempts >= RETRY_LIMIT:
-            log.warning("mt.gave_up", outbox_id=row.id, reason=verdict.reason, attempts=attempts)
-            return dict(outcome, state="failed", attempts=attempts,
-                        error=f"gave up after {attempts} tries: {verdict.reason}"[:255])
-        delay = self._retry_delay * 2 ** (attempts - 1)
-        log.info("mt.retry", outbox_id=row.id, reason=verdict.reason, attempts=attempts,
-                 delay=delay)
-        self._wake_in(delay)
-        return dict(outcome, attempts=attempts, next_attempt_at=now + timedelta(seconds=delay),
-                    error=verdict.reason[:255])
+            now = self._now()
+            values = outcome(job, now, self._retry_delay)
+            if values["state"] == "queued" and values["next_attempt_at"] > now:
+                self._wake_in((values["next_attempt_at"] - now).total_seconds())
+            self._recorder.add(values)
 
     def _wake_in(self, delay):
         """Look at the outbox again in ``delay`` seconds (the poll may be further off)."""
@@ -419,23 +397,3 @@ class Sender:
                 del self._jobs[outcome["row_id"]]
         if any(outcome["state"] == "queued" for outcome in outcomes):
             self.wake()                     # rows handed back may go out again now
-
-
-def _new_job(row, token, lease_end) -> _Job:
-    job = _Job(row, token, lease_end)
-    try:
-        job.data_coding, job.parts = sms_text.split(row.text, reference=row.id & 0xFF)
-    except sms_text.TextError as error:
-        job.verdict = _Verdict(f"cannot encode: {error}", retry=False)
-        return job
-    job.ids = _taken_ids(row.smsc_message_ids, len(job.parts))
-    job.unsent = deque(i for i, taken in enumerate(job.ids) if taken is None)
-    return job
-
-
-def _taken_ids(recorded: str | None, count: int) -> list:
-    """The ids of segments an earlier try got taken, from "12 - 14"; None for the rest."""
-    ids = (recorded or "").split()
-    if len(ids) != count:
-        return [None] * count
-    return [None if i == outbox_store.NOT_TAKEN else i for i in ids]

@@ -137,7 +137,9 @@ class _Load:
         def percentile(p):
             return round(1000 * ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1) \
                 if ordered else None
+        usage = resource.getrusage(resource.RUSAGE_SELF)
         return dict(
+            smsc_cpu_ms_per_mo=round(1000 * (usage.ru_utime + usage.ru_stime) / max(1, self.sent), 2),
             offered=self.sent, offered_rate=round(self.sent / self.seconds, 1),
             acks=dict(self.acks), replies=len(self.latencies),
             reply_rate_in_window=round(in_window / self.seconds, 1),
@@ -182,8 +184,9 @@ def run_gateway(args, url) -> dict:
     base = load()
     bind = replace(base.binds[0], host="127.0.0.1", port=port, system_id="bench",
                    password="secret", window=args.window, short_codes=(SHORT_CODE,))
-    config = replace(base, database_url=url, binds=(bind,),
-                     log_format=args.log_format, log_level=args.log_level)
+    config = replace(base, database_url=url, binds=(bind,), log_format=args.log_format,
+                     log_level=args.log_level,
+                     inbox_batch_window=args.batch_window or base.inbox_batch_window)
     gateway = Gateway(config, reactor, engine=engine)
     profiler = _Profiler(gateway.db) if args.profile else None
     db_cpu = _count_cpu(gateway.db)
@@ -209,6 +212,7 @@ def run_gateway(args, url) -> dict:
     offered = max(1, outcome["load"]["offered"])
     return dict(database=args.database, rate=args.rate, seconds=args.seconds,
                 window=args.window, log=f"{args.log_format}/{args.log_level}",
+                inbox_batch_window=config.inbox_batch_window,
                 load=outcome["load"], checks=_checks(engine),
                 cpu_ms_per_mo=dict(
                     all=round(1000 * outcome["cpu"] / offered, 2),
@@ -306,6 +310,8 @@ def main(argv=None) -> int:
                         help="phones sending, in turn (default: one per MO, so that none is "
                              "taken for a redelivery of the one before)")
     parser.add_argument("--window", type=int, default=10, help="the bind's submit_sm window")
+    parser.add_argument("--batch-window", type=float, help="the inbox's batch window in "
+                        "seconds (default: the config's)")
     parser.add_argument("--log", help="write the gateway's log here (default: discard)")
     parser.add_argument("--log-format", choices=("console", "json"), default="json")
     parser.add_argument("--log-level", default="info")

@@ -8,13 +8,14 @@ and PostgreSQL, with an empty journal and with a long history already in it.
 
 What it shows: the cost of a posting does not grow with the journal, because a posting reads
 and writes account rows and index entries, never the history.  Each figure is a separate run of
-committed transactions: "single" is one transfer per `post` call and per transaction (one
-thread, and --threads threads each on its own connection, all crediting one revenue account as
-redemptions do); "single, 100 per commit" is one call per transfer, 100 calls to a transaction,
+committed transactions: "single" is one transfer per `post` call and per transaction, as the
+ledger service posts a request (one thread, and --threads threads each on its own connection,
+all crediting one revenue account as redemptions do); "single, 100 per commit" is one call per transfer, 100 calls to a transaction,
 as the gateway's processor posts the redemptions of a batch of MOs; "batch" is one call of 100
 transfers per transaction.  The history is bulk-loaded (COPY on PostgreSQL,
 executemany on SQLite) straight into the journal, with the account totals to match, and the
-ledger's audit is run at the end of each database's run.
+ledger's audit is run at the end of each database's run.  Each figure is the median of
+--repeat runs: on a shared machine a single run says as much about the neighbours.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -50,6 +52,8 @@ def main(argv=None) -> int:
     parser.add_argument("--single", type=int, default=2000, help="single postings to time")
     parser.add_argument("--batches", type=int, default=60, help="batches of 100 to time")
     parser.add_argument("--threads", type=int, default=4, help="threads for concurrent singles")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each measurement; the median is reported")
     parser.add_argument("--postgres-url", default=os.environ.get(
         "JIFEN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args(argv)
@@ -76,10 +80,17 @@ def bench(kind: str, url: str, args) -> list[dict]:
         if history:
             load_history(engine, kind, issuer, members, history)
         size = journal_size(engine)
-        for name, figure in measure(engine, ledger, members, revenue, args, f"h{history}"):
+        runs: dict[str, list[float]] = {}
+        for attempt in range(args.repeat):
+            for name, figure in measure(engine, ledger, members, revenue, args,
+                                        f"h{history}r{attempt}"):
+                runs.setdefault(name, []).append(figure)
+        for name, figures in runs.items():
+            figure = statistics.median(figures)
             results.append(dict(database=kind, journal=size, run=name,
                                 per_second=round(figure)))
-            print(f"{kind:<10} journal {size:>9,}  {name:<22} {figure:>9,.0f} transfers/s",
+            print(f"{kind:<10} journal {size:>9,}  {name:<22} {figure:>9,.0f} transfers/s  "
+                  f"(median of {len(figures)}: {', '.join(f'{f:,.0f}' for f in figures)})",
                   flush=True)
     with engine.connect() as conn:
         problems = audit.problems(conn)
@@ -106,9 +117,9 @@ def singles(engine, ledger, members, revenue, count, threads, tag) -> float:
             start.wait()
             for i in range(per_thread):
                 member = members[(t * per_thread + i) % len(members)]
-                with conn.begin():
+                with conn.begin():          # as the ledger service posts: one per request
                     ledger.post(conn, [Transfer(f"{tag}:s{t}:{i}", member, revenue, 1,
-                                                "redeem")])
+                                                "redeem")], savepoint=False)
 
     workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
     for worker in workers:
@@ -188,9 +199,15 @@ def load_history(engine, kind, issuer, members, count) -> None:
                 credits_posted=accounts.c.credits_posted + 1))
         conn.execute(update(accounts).where(accounts.c.id == issuer).values(
             debits_posted=accounts.c.debits_posted + count))
-    with engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
+    if kind == "postgresql":
+        # What autovacuum would soon do to a freshly loaded table, done now rather than
+        # in the middle of the measurement.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
     if kind == "sqlite":
         # One giant load transaction leaves a WAL as big as the data; day-to-day commits are
         # checkpointed as they go, so start the measurement from a checkpointed file.

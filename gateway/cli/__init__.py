@@ -7,7 +7,9 @@
     jifen keywords list|add|remove|test|history   keywords, changed while the gateway runs
     jifen catalog load|list|add|set|stock         the reward catalogue
     jifen ledger serve|audit                      the central ledger service; a ledger audit
-    jifen redemptions show|reverse|voucher        members' redemptions
+    jifen redemptions show|reverse|voucher|dispute  members' redemptions; disputes of shop ones
+    jifen agents list|add|suspend|activate|close|move|import   the village shop agent network
+    jifen report agents --month 2026-11 [--csv]   redemptions and commission per agent and level
 
 Each module in `COMMANDS` adds its subcommands with ``register(subparsers)``;
 a handler is called as ``handler(config, args)`` and returns the exit status.
@@ -21,9 +23,9 @@ import argparse
 import sys
 
 from gateway import config as gateway_config
-from gateway.cli import catalog, core, keywords, ledger, redemptions
+from gateway.cli import agents, catalog, core, keywords, ledger, redemptions
 
-COMMANDS = (core, keywords, catalog, ledger, redemptions)
+COMMANDS = (core, keywords, catalog, ledger, redemptions, agents)
 EXIT_CONFIG = 2
 EXIT_FAILED = 1
 

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 
 from gateway.cli.core import CommandError, migrated_engine
 from gateway.commands import Balance, Member, Request, describe, execute, parse, replies
+from gateway.commands.context import Redeemed
 from gateway.commands.table import KeywordTable
 from gateway.store import keywords
 
@@ -142,6 +143,24 @@ class _DryRun:
     def set_opt_out(self, msisdn: str, opted_out: bool) -> None:
         self.effects.append("promotions off for this phone" if opted_out
                             else "promotions back on for this phone")
+
+    # CAT, REDEEM, HIST, PIN: an empty catalogue and history; a redemption and PINs that
+    # would be made (the reply shows their shape: "processing", as the real one may be).
+    def catalogue(self, language: str) -> tuple:
+        return ()
+
+    def redeem(self, member, item, quantity, pin, *, key, language, short_code) -> Redeemed:
+        self.effects.append(f"redeem {quantity} x {item}")
+        return Redeemed("R8K2P", item, item, "voucher", quantity, 0, "processing")
+
+    def history(self, member, limit: int) -> tuple:
+        return ()
+
+    def set_pin(self, member, new_pin) -> None:
+        self.effects.append("PIN set")
+
+    def change_pin(self, member, old_pin, new_pin) -> None:
+        self.effects.append("PIN changed")
 
 
 def _history(config, args):

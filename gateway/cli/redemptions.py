@@ -19,10 +19,11 @@ from sqlalchemy import select
 
 from gateway import catalog
 from gateway.app import build_redemptions
+from gateway.cli import disputes
 from gateway.cli.core import CommandError, migrated_engine
 from gateway.redeem import codes
 from gateway.store.tables_catalog import redemptions, vouchers
-from ledger_client import EmbeddedLedger
+from ledger_client import EmbeddedLedger, LedgerError
 
 
 def register(commands) -> None:
@@ -39,6 +40,7 @@ def register(commands) -> None:
     voucher = actions.add_parser("voucher", help="verify a voucher code")
     voucher.add_argument("code")
     voucher.set_defaults(handler=_voucher)
+    disputes.register(actions)      # `redemptions dispute list|resolve`: gateway/cli/disputes.py
 
 
 def _show(config, args):
@@ -66,7 +68,7 @@ def _reverse(config, args):
         with migrated_engine(config).begin() as conn:
             state = service.reverse(conn, args.reference, reason=reason,
                                     by=args.by or getpass.getuser(), now=now)
-    except (LookupError, ValueError) as error:
+    except (LookupError, ValueError, LedgerError) as error:
         raise CommandError(str(error)) from None
     print(f"{args.reference.strip().upper()}: {state}")
 

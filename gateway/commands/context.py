@@ -12,10 +12,12 @@ that imports them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from gateway.commands.grammar import Command, KeywordTable
+from gateway.commands.agent_values import AgentServices
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,53 @@ class Balance:
     on_hold: int
 
 
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A reward a member can redeem now (on sale, in stock), named in the member's language."""
+
+    code: str
+    name: str
+    category: str
+    kind: str  # "goods" (at an agent's shop), "voucher" (a code by SMS) or "airtime"
+    price: int  # points per unit
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    """A redemption made, or already made by an earlier run of the same message."""
+
+    reference: str  # R8K2P
+    code: str  # the item's catalogue code
+    item: str  # the item's name in the reply's language
+    kind: str
+    quantity: int
+    points: int
+    state: str  # "completed", or "processing" while the central ledger has it queued
+    voucher_codes: tuple[str, ...] = ()  # only when just issued: for the reply, never a log
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a redemption or a PIN change was refused, with the figures a reply may show.
+
+    ``reason`` is one of the backend's refusal names (gateway/redeem/refusals.py):
+    "unknown_item", "sold_out", "wrong_pin" ...; ``details`` holds plain ints and strings.
+    """
+
+    reason: str
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One line of a member's history: points in (+) or out (-), and why."""
+
+    at: datetime
+    points: int
+    what: str  # "issue", "redeem", "reverse" ...: the ledger's code for the movement
+    reference: str | None
+
+
 class ServiceUnavailable(Exception):
     """Raised by a `Services` method when the ledger cannot answer right now.
 
@@ -43,7 +92,7 @@ class ServiceUnavailable(Exception):
     """
 
 
-class Services(Protocol):
+class Services(AgentServices, Protocol):
     """What the commands may ask of the rest of the system; implemented by the pipeline.
 
     Calls run inside the transaction that records the message's replies, so what a handler
@@ -54,6 +103,23 @@ class Services(Protocol):
 
     def set_opt_out(self, msisdn: str, opted_out: bool) -> None:
         """Promotional messages off (STOP) or back on (START) for this phone, member or not."""
+
+    def catalogue(self, language: str) -> tuple[CatalogEntry, ...]:
+        """The rewards on sale and in stock now, by category and code, named in `language`."""
+
+    def redeem(self, member: Member, item: str, quantity: int, pin: str | None, *, key: str,
+               language: str, short_code: str) -> Redeemed | Refused:
+        """Redeem for the member once per `key` (derived from the inbox row); later SMS about
+        it go from `short_code` in `language`."""
+
+    def history(self, member: Member, limit: int) -> tuple[Movement, ...]:
+        """The member's last `limit` movements, newest first."""
+
+    def set_pin(self, member: Member, new_pin: str) -> Refused | None:
+        """The member's first PIN; refused if there is one already."""
+
+    def change_pin(self, member: Member, old_pin: str, new_pin: str) -> Refused | None:
+        """A new PIN, given the current one (a wrong one counts towards the lock-out)."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,10 @@ from gateway.commands import replies
 from gateway.commands.context import Invocation, Outcome, Reply, Request, Services, ServiceUnavailable
 from gateway.commands.grammar import BadArguments, Command, KeywordTable, NotUnderstood, parse
 from gateway.commands.handlers import Handler, reply
-from gateway.commands.member import HANDLERS
+from gateway.commands import agent, member
+
+# Members' commands, and the agent network's (RDM ... and the member's YES, NO, DISPUTE).
+HANDLERS = {**member.HANDLERS, **agent.HANDLERS}
 
 
 def execute(

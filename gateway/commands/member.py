@@ -1,4 +1,5 @@
-"""Handlers for the commands a member sends from their own phone: BAL, HELP, LANG, STOP, START.
+"""Handlers for the commands a member sends from their own phone: BAL, HELP, LANG, STOP, START
+here; CAT, REDEEM, HIST and PIN in member_rewards.py.
 
 Add a command by giving it keywords and an argument grammar in config/keywords.toml, writing a
 handler here (or in its own module) that reads `invocation.command.args`, listing it in
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from gateway.commands.context import Invocation, Reply
 from gateway.commands.grammar import BadArguments, Command, KeywordTable, parse
 from gateway.commands.handlers import Handler, chooses_language, members_only, reply, runs_on_typo
+from gateway.commands.member_rewards import HANDLERS as REWARDS
 from gateway.commands.replies import TEMPLATES, menu, render
 
 
@@ -86,4 +88,5 @@ HANDLERS: Mapping[str, Handler] = {
     "LANG": language,
     "STOP": stop,
     "START": start,
+    **REWARDS,  # CAT, REDEEM, HIST, PIN
 }

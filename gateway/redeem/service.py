@@ -301,16 +301,16 @@ class RedemptionService:
     # --- history ------------------------------------------------------------------------------
 
     def history(self, conn: Connection, member_id: int, limit: int = 5) -> list[dict]:
-        """The member's last movements, newest first: when, points (+/-), what, reference."""
+        """The member's last movements, newest first, as dicts: ``at``, ``points`` (+ in,
+        - out), ``what`` (the ledger's code: issue, redeem, reverse ...), ``reference``."""
         if self.ledger is not None:
-            msisdn = conn.execute(select(members.c.msisdn).where(
+            account = conn.execute(select(members.c.points_account_id).where(
                 members.c.id == member_id)).scalar_one()
-            account = self.ledger.open_account(conn, AccountKind.MEMBER, msisdn)
             return [dict(at=m.timestamp, points=m.amount, what=m.code, reference=m.reference)
                     for m in self.ledger.history(conn, account, limit)]
+        # The central ledger is not at hand inside a transaction: what this gateway did.
         rows = conn.execute(select(redemptions).where(redemptions.c.member_id == member_id)
                             .order_by(redemptions.c.created_at.desc(), redemptions.c.id.desc())
                             .limit(limit)).all()
-        return [dict(at=as_utc(row.created_at), points=-row.points, what=f"redeem ({row.state})",
-                     reference=row.reference) for row in rows]
-
+        return [dict(at=as_utc(row.created_at), points=-row.points,
+                     what=f"redeem ({row.state})", reference=row.reference) for row in rows]

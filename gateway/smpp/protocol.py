@@ -63,6 +63,7 @@ class EsmeProtocol(Protocol):
         self._submits: dict[int, defer.Deferred] = {}
         self._unbound = defer.Deferred()
         self._timer = None
+        self._deadline = None               # what self._timer is set for
         self._log = log.bind(bind=bind_name)
 
     # -- Twisted calls these ------------------------------------------------
@@ -189,11 +190,13 @@ class EsmeProtocol(Protocol):
         self._schedule()
 
     def _schedule(self):
-        self._cancel_timer()
         deadline = self.session.next_deadline()
+        if self._timer is not None and self._timer.active() and deadline == self._deadline:
+            return                  # the usual case at load: a new submit's deadline is later
+        self._cancel_timer()
         if deadline is not None:
             delay = max(0.0, deadline - self._clock.seconds())
-            self._timer = self._clock.callLater(delay, self._tick)
+            self._timer, self._deadline = self._clock.callLater(delay, self._tick), deadline
 
     def _tick(self):
         self._timer = None

@@ -344,6 +344,8 @@ class Simulator(simulator_mo.MoTraffic, FaultInjection):
         self.auto_receipts: ReceiptPlan | None = None
         self._responses_to_lose = 0
         self._init_faults()                 # simulator_faults.py: faults, received, acknowledged
+        #: Called with each MT first; one that returns True takes it (simulator_ussd.py's screens).
+        self.submit_listeners: list = []
 
     def listen(self, reactor=None, port: int = 0) -> int:
         """Listen on 127.0.0.1 (``port`` 0 picks a free one); returns the port."""
@@ -472,6 +474,8 @@ class Simulator(simulator_mo.MoTraffic, FaultInjection):
         )
 
     def _record(self, submitted: Submitted) -> None:
+        if any(listener(submitted) for listener in self.submit_listeners):
+            return
         self.submitted.append(submitted)
         self._mt_queue.put(submitted)
         self._wake_submit_waiters()

@@ -107,8 +107,11 @@ def history(conn, limit: int = 50) -> list:
 def _checked(base: KeywordTable, command: str, language: str, keyword: str) -> str:
     if command not in base.commands:
         raise Refused(f"no command {command!r}; the commands are {', '.join(base.commands)}")
-    if len(language) > keyword_overrides.c.language.type.length:
-        raise Refused(f"{language[:20]!r}... is not a language code such as en or zh")
+    if language not in base.languages:
+        # A typo here ("BAL SAL en") would otherwise invent a language no
+        # member speaks and leave the intended keyword unknown.
+        raise Refused(f"{language[:20]!r} is not one of the languages of the keywords file "
+                      f"({', '.join(base.languages)})")
     folded = fold(keyword)
     if not folded:
         raise Refused("a keyword cannot be empty")

@@ -11,6 +11,8 @@ from gateway.store import models
 from gateway.store import tables_mo  # noqa: F401  (registers its tables)
 from gateway.store import tables_catalog  # noqa: F401  (registers its tables)
 from gateway.store import tables_keywords  # noqa: F401  (registers its tables)
+from gateway.store import tables_agents  # noqa: F401  (registers its tables)
+from gateway.store import tables_ussd  # noqa: F401  (registers its tables)
 from ledger_client import schema as ledger_schema
 
 ALL_METADATA = (models.metadata, ledger_schema.metadata)

@@ -19,6 +19,7 @@ network retrying an answer from the same stored state cannot post twice.
 
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
 from collections.abc import Mapping
@@ -83,6 +84,12 @@ class Menus:
         if limits is not None:
             check_fits(tree, limits)
         self._screens_of = {role: reachable(tree, role) for role in tree.homes}
+
+    def bound(self, actions: Actions) -> "Menus":
+        """The same menus calling `actions` (one request's, in its transaction), unchecked again."""
+        other = copy.copy(self)
+        other.actions = actions
+        return other
 
     def start(self, msisdn: str, role: str, language: str | None, dialogue: str) -> Outcome:
         """The home screen for `role`, in `language` when the menus have it."""

@@ -131,5 +131,5 @@ class KeywordCases:
         self.assertIn("1,350 pts", mt.text)
         mt = yield self.loop.exchange(JANE, "LANG KLINGON")
         self.assertEqual(mt.text, 'LANG: "KLINGON" is not a language: EN, ZH, SW, FR or ES. Example: LANG EN')
-        mt = yield self.loop.exchange(LI, "兑换RICE5 2")
-        self.assertEqual(mt.text, "抱歉，“兑换”功能暂未开通。发送 帮助 查看可用指令。")
+        mt = yield self.loop.exchange(LI, "兑换RICE5 2")   # read, and run: no catalogue here
+        self.assertEqual(mt.text, "积分：没有礼品RICE5。发目录查看目录。")

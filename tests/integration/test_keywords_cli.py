@@ -59,9 +59,10 @@ def test_a_refused_change_is_one_line_and_exit_1(jifen):
 @pytest.mark.parametrize(("argv", "expected"), [
     (["兑换RICE5 2"], [
         "parsed:   REDEEM(zh) item=RICE5 qty=2",
-        "reply:    抱歉，“兑换”功能暂未开通。发送 帮助 查看可用指令。",
-        "          zh, 27 of 70 characters (UCS-2)",
+        "reply:    积分：R8K2P（2xRICE5，0分）处理中，完成后短信通知您。",
+        "          zh, 33 of 70 characters (UCS-2)",
         "remember: language zh",
+        "effect:   redeem 2 x RICE5 (not done: this is a test)",
     ]),
     (["blance", "--language", "fr"], [
         "parsed:   BAL(en)~",
@@ -77,9 +78,10 @@ def test_a_refused_change_is_one_line_and_exit_1(jifen):
     ]),
     (["REDEEM RICE5 2 1234"], [
         "parsed:   REDEEM(en) item=RICE5 qty=2 pin=****",
-        "reply:    Sorry, REDEEM is not available yet. Send HELP to see what you can do.",
-        "          en, 69 of 160 characters (GSM-7)",
+        "reply:    Jifen: R8K2P: 2 x RICE5 for 0 pts is being processed. We will SMS you when it is done.",
+        "          en, 86 of 160 characters (GSM-7)",
         "remember: language en",
+        "effect:   redeem 2 x RICE5 (not done: this is a test)",
     ]),
 ])
 def test_test_prints_the_parse_and_the_reply_without_sending_anything(jifen, argv, expected):

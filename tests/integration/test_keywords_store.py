@@ -85,7 +85,8 @@ def test_an_added_keyword_is_understood_and_audited(engine):
     (("BAL", "zh", "确认"), "'确认' is a confirmation word"),
     (("BAL", "en", "BALANCE"), "'BALANCE' already means BAL in en"),
     (("BAL", "en", "my bal"), "can never match"),
-    (("BAL", "EN", "MYPTS"), "language code must be lower-case ISO 639"),
+    (("BAL", "EN", "MYPTS"), "'EN' is not one of the languages of the keywords file"),
+    (("BAL", "sal", "en"), "'sal' is not one of the languages of the keywords file (en, zh"),
     (("FROB", "en", "FROB"), "no command 'FROB'; the commands are BAL, CAT"),
     (("BAL", "en", "  "), "a keyword cannot be empty"),
 ])

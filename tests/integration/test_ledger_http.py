@@ -12,7 +12,7 @@ from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
 from ledger_client import (
-    AccountKind, EmbeddedLedger, HoldNotPending, HttpLedger, IdReused, InsufficientFunds,
+    AccountKind, EmbeddedLedger, HoldNotPending, HttpLedger, IdReused, InsufficientFunds, Ledger,
     LedgerUnavailable, ThreadedLedger, Transfer, UnknownAccount,
 )
 from ledger_client.server import MAX_BODY
@@ -36,6 +36,9 @@ class LedgerContract(ScratchDatabase):
 
     def make_ledger(self):
         return ThreadedLedger(self.embedded, self.db.run)
+
+    def test_it_is_a_ledger(self):
+        self.assertIsInstance(self.ledger, Ledger)
 
     @defer.inlineCallbacks
     def test_opening_an_account_twice_is_the_same_account(self):

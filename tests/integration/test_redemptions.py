@@ -94,8 +94,8 @@ def test_history_shows_the_redemption_with_its_reference(shop: Shop):
     done = shop.redeem(jane, "AIR50", 2)
     with shop.engine.connect() as conn:
         lines = shop.service.history(conn, jane, limit=5)
-    assert [(line["points"], line["reference"]) for line in lines] == [
-        (-200, done.reference), (1000, None)]
+    assert [(line["points"], line["what"], line["reference"]) for line in lines] == [
+        (-200, "redeem", done.reference), (1000, "issue", None)]
 
 
 def test_a_flash_sale_sells_exactly_its_stock_to_concurrent_members(gateway_engine):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import insert, select
 from twisted.internet import defer, task
 from twisted.internet.error import ConnectionLost
@@ -149,3 +150,22 @@ class SenderHarness:
 
 def later(harness, seconds) -> datetime:
     return harness.now() + timedelta(seconds=seconds)
+
+
+# Fixtures, imported by the test modules (a conftest.py here would shadow tests/conftest.py,
+# which other tests import by name).
+
+@pytest.fixture
+def harness(database_url):
+    """On SQLite and PostgreSQL: for what the database's answers decide."""
+    harness = SenderHarness(database_url)
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def quick(tmp_path):
+    """On SQLite only: for the sender's own logic, the same on either database."""
+    harness = SenderHarness(f"sqlite:///{tmp_path}/outbox.db")
+    yield harness
+    harness.close()

@@ -398,3 +398,30 @@ def test_late_commit_after_the_connection_is_lost_writes_nothing_and_leaves_no_t
     committed.callback(Status.OK)
     assert harness.written() == b""
     assert harness.clock.getDelayedCalls() == []
+
+
+# -- hostile bytes through the whole adapter ---------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from test_session import frames, mutated  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(frames() | mutated(), max_size=6), st.integers(0, 3))
+def test_any_bytes_never_raise_out_of_the_protocol_and_never_leave_it_stuck(chunks, submits):
+    harness = Harness().bind()
+    waiting = [harness.protocol.submit(SUBMIT) for _ in range(submits)]
+    for chunk in chunks:
+        harness.protocol.dataReceived(chunk)        # must not raise
+        harness.clock.advance(1.0)
+    harness.clock.advance(100.0)                    # every timer it set has fired by now
+    state = harness.protocol.session.state
+    # Either still bound and able to send, or it said goodbye and closed the transport.
+    assert (state is State.BOUND and not harness.transport.disconnecting) or (
+        state is State.CLOSED and harness.transport.disconnecting)
+    harness.lose(ConnectionDone)
+    for deferred in waiting:                        # every submit heard its fate
+        assert outcome(deferred) is not None
+    assert harness.clock.getDelayedCalls() == []

@@ -3,30 +3,14 @@ to an MT, and that nothing the SMSC took is ever sent again."""
 
 import pytest
 
-from gateway.sender import RETRY_LIMIT
+from gateway.outcomes import RETRY_LIMIT
 from gateway.smpp.codec import Status
 from gateway.smpp.session import LATE_ANSWER_GRACE
 from gateway.store.models import outbox
 
-from sender_harness import TIMEOUT, SenderHarness, later
+from sender_harness import TIMEOUT, harness, later, quick  # noqa: F401 (fixtures)
 
 LONG = "Jifen: " + "your balance is 1,350 pts. " * 12      # 331 GSM-7 characters: 3 parts
-
-
-@pytest.fixture
-def harness(database_url):
-    """On SQLite and PostgreSQL: for what the database's answers decide."""
-    harness = SenderHarness(database_url)
-    yield harness
-    harness.close()
-
-
-@pytest.fixture
-def quick(tmp_path):
-    """On SQLite only: for the sender's own logic, the same on either database."""
-    harness = SenderHarness(f"sqlite:///{tmp_path}/outbox.db")
-    yield harness
-    harness.close()
 
 
 def due_in(harness, row_id) -> float:

@@ -4,27 +4,11 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
-import pytest
-
 from gateway.store import outbox as outbox_store
 from gateway.store.models import outbox
 
-from sender_harness import FakeBind, SenderHarness, later
+from sender_harness import FakeBind, harness, later, quick  # noqa: F401 (fixtures)
 from test_sender import LONG, started
-
-
-@pytest.fixture
-def harness(database_url):
-    harness = SenderHarness(database_url)
-    yield harness
-    harness.close()
-
-
-@pytest.fixture
-def quick(tmp_path):
-    harness = SenderHarness(f"sqlite:///{tmp_path}/outbox.db")
-    yield harness
-    harness.close()
 
 
 # -- links that drop ------------------------------------------------------------------------

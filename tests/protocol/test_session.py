@@ -22,7 +22,6 @@ from gateway.smpp.session import (
     MessageReceived,
     PduRejected,
     ResponseUnmatched,
-    SendingPaused,
     SessionError,
     State,
     SubmitAbandoned,

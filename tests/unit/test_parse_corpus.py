@@ -62,7 +62,7 @@ HELP = [
 
 CATALOGUE = [
     ("CAT", "CAT(en)"), ("cat", "CAT(en)"), ("catalog", "CAT(en)"), ("CATALOGUE", "CAT(en)"),
-    ("rewards", "CAT(en)"), ("gifts", "CAT(en)"), ("Rewards!", "CAT(en)"), ("cat 2", "CAT(en)"),
+    ("rewards", "CAT(en)"), ("gifts", "CAT(en)"), ("Rewards!", "CAT(en)"), ("cat 2", "CAT(en) topic=2"),
     ("CATALGO", "CAT(en)~"), ("REWARD", "CAT(en)~"), ("GIFT", "CAT(en)~"),
     ("目录", "CAT(zh)"), ("礼品", "CAT(zh)"), ("商品", "CAT(zh)"), ("ml", "CAT(zh)"), ("LP", "CAT(zh)"),
     ("ZAWADI", "CAT(sw)"), ("orodha", "CAT(sw)"), ("CADEAUX", "CAT(fr)"), ("cadeau", "CAT(fr)~"),
@@ -177,7 +177,7 @@ AGENT = [
     ("ＲＤＭ　０７１２３４５６７８　ＲＩＣＥ５　２", "RDM(en) msisdn=254712345678 item=RICE5 qty=2"),
     ("RDM 0712345678", "RDM(en) missing item"), ("RDM RICE5 2", "RDM(en) invalid msisdn 'RICE5'"),
     ("RDM 12345 RICE5", "RDM(en) invalid msisdn '12345'"), ("RDM", "RDM(en) missing msisdn"),
-    ("RDM 0712345678 RICE5 2 extra", "RDM(en) extra 'extra'"),
+    ("RDM 0712345678 RICE5 2 extra", "RDM(en) extra"),  # where a PIN may be: not echoed
     ("代兑 0712345678 RICE5", "RDM(zh) msisdn=254712345678 item=RICE5"),
     ("DD 0712345678 RICE5 2", "RDM(zh) msisdn=254712345678 item=RICE5 qty=2"),
     ("AGBAL", "AGBAL(en)"), ("agbal", "AGBAL(en)"), ("COMMISSION", "AGBAL(en)"), ("佣金", "AGBAL(zh)"),

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import agent_template_values
 from gateway.commands import replies
 from gateway.commands.grammar import KeywordTable
 from gateway.commands.locales import LOCALES
@@ -37,6 +38,8 @@ def realistic_values(name: str, language: str) -> list[dict]:
     """
     if name.startswith(("menu.", "about.", "arg.")):
         return []  # parts of other replies: rendered, and measured, inside help and args.*
+    if name.startswith(agent_template_values.PREFIXES):
+        return agent_template_values.values(name, language, lambda c: shown(c, language))
     full_menu = menu(language, {c: shown(c, language) for c in MEMBER_COMMANDS})
     bal_help = {"bal": shown("BAL", language), "help": shown("HELP", language)}
     return {
@@ -57,7 +60,35 @@ def realistic_values(name: str, language: str) -> list[dict]:
         "stop.done": [{"start": shown("START", language)}],
         "start.done": [{"stop": shown("STOP", language)}],
         "not_member": [{}], "try_later": [{}], "unreadable": [{}], "incomplete": [{}],
+        **_member_rewards(language),
     }[name]
+
+
+def _member_rewards(language: str) -> dict[str, list[dict]]:
+    """CAT, REDEEM, HIST, PIN (commands/member_rewards.py). Pages and history lines are fitted
+    by the handler (test_member_rewards.py measures them); these are the fixed sentences."""
+    from test_member_rewards import longest_item_name
+    keywords = {k: shown(c, language) for k, c in
+                (("cat", "CAT"), ("pin", "PIN"), ("redeem", "REDEEM"))}
+    item = dict(item=longest_item_name(language), code="AIR200", qty=999, points=99_999_999,
+                available=99_999_998, ref="R8K2PX", **keywords)
+    parts = ("cat.page", "cat.item", "cat.separator", "cat.more", "cat.last", "hist.line",
+             "hist.separator", "hist.date", "hist.issue", "hist.redeem", "hist.reverse",
+             "hist.other", "redeem.codes")
+    return {
+        **{name: [] for name in parts},
+        "cat.empty": [{}],
+        "cat.unknown": [dict(categories="airtime, food, household, vouchers",
+                             **keywords)],
+        "cat.no_page": [dict(page=999, pages=998, cat=keywords["cat"] + " HOUSEHOLD")],
+        **{f"redeem.{kind}": [dict(item, codes="ABCDEFGHJK")]
+           for kind in ("voucher", "voucher.many", "airtime", "done", "processing")},
+        **{name: [dict(item, most=1000, limit=1000, left=999, attempts_left=4, minutes=10080)]
+           for name, lang in TEMPLATES if lang == language and name.startswith("refused.")},
+        "hist": [],     # fitted by the handler
+        "hist.empty": [{"available": 99_999_999}],
+        "pin.set": [{}], "pin.changed": [{}],
+    }
 
 
 def _explanations(language: str) -> list[dict]:

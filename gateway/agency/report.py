@@ -1,0 +1,31 @@
+"""The month's assisted redemptions as `agents.RedemptionLine`s, for `jifen report agents`.
+
+Those that stand (approved, or disputed and not yet decided) count, on the day they were approved,
+with the commission shares each recorded; a reversed one does not count at all.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+import agents as rules
+from gateway.agency.network import load_network
+from gateway.agency.service import STANDING
+from gateway.store.tables_agents import agent_redemptions
+from ledger_client import as_utc
+
+
+def month(conn: Connection, month_text: str) -> rules.MonthReport:
+    """ValueError for a month that is not like 2026-11."""
+    r = agent_redemptions.c
+    rows = conn.execute(select(r.reference, r.decided_at, r.agent_code, r.points, r.settlement,
+                               r.shares).where(r.state.in_(STANDING))).all()
+    lines = [rules.RedemptionLine(reference=row.reference, day=as_utc(row.decided_at).date(),
+                                  agent_code=row.agent_code, points=row.points,
+                                  settlement=row.settlement, commission=json.loads(row.shares))
+             for row in rows]
+    levels = {code: agent.level for code, agent in load_network(conn).items()}
+    return rules.month_report(lines, levels, month_text)

@@ -1,0 +1,143 @@
+"""The USSD menus' `Actions`, over the very command handlers and `Services` the SMS keywords use.
+
+Start at `CommandActions`. USSD is a second channel in front of the same commands: a menu leaf
+builds the `Command` its SMS keyword would have parsed to (BAL, REDEEM <item> <qty> <PIN>, LANG
+<language> ...) and runs the handler `dispatch` would have run, with the same `Services`, so both
+channels answer in the same words and change the same rows. Lists (catalogue, history) read the
+same `Services` methods the CAT and HIST handlers read.
+
+One thing differs: the idempotency key. An SMS command's key derives from its inbox row; a
+menu's from the dialogue and its step (menu.py), so the network retrying an answer posts once.
+`_Keyed` hands the handler's service calls the menu's key instead.
+
+A command whose handler does not exist yet (the agent commands, YES/NO) answers the dispatcher's
+"not available yet", as the SMS keyword does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from gateway.commands import dispatch
+from gateway.commands.arguments import Secret
+from gateway.commands.context import Invocation, Member, Request, ServiceUnavailable
+from gateway.commands.grammar import Command, KeywordTable
+from gateway.ussd.actions import ActionUnavailable, Caller, Entry
+
+__all__ = ["CommandActions"]
+
+
+class CommandActions:
+    """`gateway.ussd.Actions` for one USSD request, inside that request's transaction."""
+
+    def __init__(self, services: Any, table: KeywordTable, *, member: Member | None,
+                 short_code: str, region: str, default_language: str, request_id: int,
+                 now: Callable[[], datetime]):
+        self._services, self._table = services, table
+        self._member, self._short_code = member, short_code
+        self._region, self._default_language = region, default_language
+        self._request_id, self._now = request_id, now
+        self.language_chosen: str | None = None  # LANG from the menu: the caller stores it
+
+    # --- text answers: the SMS handlers ---------------------------------------------------------
+
+    def balance(self, caller: Caller) -> str:
+        return self._run(caller, "BAL", {})
+
+    def redeem(self, caller: Caller, item: str, quantity: int, pin: str, key: str) -> str:
+        return self._run(caller, "REDEEM", {"item": item, "qty": quantity, "pin": Secret(pin)}, key)
+
+    def set_language(self, caller: Caller, language: str) -> str:
+        text = self._run(caller, "LANG", {"language": language})
+        if self._member is not None:
+            self.language_chosen = language
+        return text
+
+    def approve(self, caller: Caller, approval: str, pin: str, key: str) -> str:
+        return self._run(caller, "YES", {"code": Secret(approval), "pin": Secret(pin)}, key)
+
+    def refuse(self, caller: Caller, approval: str, key: str) -> str:
+        return self._run(caller, "NO", {"code": Secret(approval)}, key)
+
+    def agent_redeem(self, caller: Caller, msisdn: str, item: str, quantity: int, pin: str,
+                     key: str) -> str:
+        return self._run(caller, "RDM", {"msisdn": msisdn, "item": item, "qty": quantity,
+                                         "pin": Secret(pin)}, key)
+
+    def commission(self, caller: Caller) -> str:
+        return self._run(caller, "AGBAL", {})
+
+    def settlement(self, caller: Caller) -> str:
+        return self._run(caller, "AGBAL", {})
+
+    def sales(self, caller: Caller) -> str:
+        return self._run(caller, "SALES", {})
+
+    def reverse(self, caller: Caller, reference: str, pin: str, key: str) -> str:
+        return self._run(caller, "REV", {"reference": reference, "pin": Secret(pin)}, key)
+
+    # --- lists: the Services the CAT and HIST handlers read ----------------------------------------
+
+    def catalogue(self, caller: Caller) -> Sequence[Entry]:
+        entries = self._ask(lambda s: s.catalogue(caller.language), ())
+        return [Entry(e.code, {"item_name": e.name, "item_points": e.price}) for e in entries]
+
+    def item(self, caller: Caller, code: str) -> Entry | None:
+        code = code.upper()
+        return next((entry for entry in self.catalogue(caller) if entry.key == code), None)
+
+    def history(self, caller: Caller) -> Sequence[Entry]:
+        if self._member is None:
+            return []
+        moves = self._ask(lambda s: s.history(self._member, 20), ())
+        return [Entry(str(n), {"date": m.at.strftime("%d/%m"), "points": f"{m.points:+,}",
+                               "what": m.reference or m.what}) for n, m in enumerate(moves)]
+
+    def approvals(self, caller: Caller) -> Sequence[Entry]:
+        # Pending agent redemptions come with the agents service; until then there are none.
+        return self._ask(lambda s: s.approvals(self._member), ()) if self._member else []
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _ask(self, call, missing):
+        """A `Services` list, or `missing` while that service is still to come."""
+        try:
+            return call(self._services)
+        except AttributeError:
+            return missing
+        except ServiceUnavailable as error:
+            raise ActionUnavailable(str(error)) from None
+
+    def _run(self, caller: Caller, name: str, args: dict, key: str | None = None) -> str:
+        """The reply text of the SMS command `name` with `args`, run by its own handler."""
+        request = Request(msisdn=caller.msisdn, short_code=self._short_code, text="",
+                          member=self._member, message_id=self._request_id)
+        language = dispatch.reply_language(request, caller.language, self._default_language)
+        command = Command(name, args, language=language, keyword=name)
+        handler = dispatch.HANDLERS.get(name)
+        if handler is None:
+            return dispatch._not_available(name, self._table, language).text
+        services = self._services if key is None else _Keyed(self._services, key)
+        invocation = Invocation(request, command, language, self._table, services, self._region)
+        answers, _ = dispatch._run(handler, invocation, None)
+        return "\n".join(answer.text for answer in answers)
+
+
+class _Keyed:
+    """The same `Services`, but every call that takes an idempotency key gets the menu's."""
+
+    def __init__(self, services: Any, key: str):
+        self._services, self._key = services, key
+
+    def __getattr__(self, name: str):
+        found = getattr(self._services, name)
+        if not callable(found):
+            return found
+
+        def call(*args, **kwargs):
+            if "key" in kwargs:
+                kwargs["key"] = f"ussd:{self._key}"
+            return found(*args, **kwargs)
+        return call
