@@ -19,6 +19,7 @@ from twisted.application import service
 from twisted.internet import defer
 
 import agents as agent_rules
+from gateway import redaction
 from gateway.agency import AgencyService, AgencySettings, AgencySweeper
 from gateway.config import GatewayConfig
 from gateway.keyword_reload import LiveKeywords
@@ -103,7 +104,8 @@ class Gateway(service.MultiService):
             batch_window=config.inbox_batch_window, committed=self._committed,
             id_formats={b.name: b.receipt_id_format for b in config.binds},
             parts_timeout=config.mo_parts_timeout,
-            redelivery_window=config.mo_redelivery_window)
+            redelivery_window=config.mo_redelivery_window,
+            secret_key=redaction.configured_key(config.secret_key))
         self.binds = [SmppBind(b, self._received, reactor, ready=self._bind_ready)
                       for b in config.binds]
         self.sender = Sender(self.db, self.binds, reactor, self.now, instance=_instance_name())

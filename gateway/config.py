@@ -142,6 +142,8 @@ class GatewayConfig:
     inbox_batch_window: float = 0.005
     mo_parts_timeout: float = 300.0       # seconds without a new part before "incomplete"
     mo_redelivery_window: float = 900.0   # seconds within which a repeat is a redelivery
+    # Keys the MO digests (gateway/redaction.py); "" = a random key kept in the database.
+    secret_key: str = field(default="", repr=False)
     log_format: str = "console"
     log_level: str = "info"
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
@@ -326,6 +328,12 @@ def _http_url(value: Any) -> str:
     return str(value)
 
 
+def _secret_key(value: Any) -> str:
+    if not isinstance(value, str) or 0 < len(value) < 16:
+        raise _Bad()
+    return str(value)
+
+
 _SECONDS = "a number of seconds greater than 0"
 
 _GATEWAY_FIELDS = (
@@ -345,6 +353,8 @@ _GATEWAY_FIELDS = (
     # 0 turns redelivery recognition off; a day is as long as SMSCs keep retrying.
     _Field("mo_redelivery_window", "a number of seconds from 0 to 86400", _number(float, 0, 86400),
            900.0),
+    _Field("secret_key", "empty, or a string of at least 16 characters", _secret_key,
+           "${JIFEN_SECRET_KEY:-}", secret=True),
     _choice("log_format", ("console", "json"), "console"),
     _choice("log_level", ("debug", "info", "warning", "error", "critical"), "info"),
 )
@@ -534,7 +544,8 @@ def _section(table: dict, fields: tuple[_Field, ...], path: str, where: str,
         key, value = f"{path}.{spec.key}", table.get(spec.key, spec.default)
         if value is _REQUIRED:
             raise _Bad("required key is missing", key)
-        if spec.key in table:
+        # A default may name an environment variable too (secret_key's does).
+        if spec.key in table or isinstance(value, str) and "${" in value:
             try:
                 value = _substitute(value, env)
                 value = spec.parse(value)

@@ -11,6 +11,7 @@ demo exits non-zero if any message goes unanswered.
 from __future__ import annotations
 
 import random
+import re
 import sys
 import tomllib
 from dataclasses import replace
@@ -21,6 +22,7 @@ from twisted.internet import defer, task, threads
 from gateway import catalog, msisdn
 from gateway.app import Gateway
 from gateway.smpp.simulator import Simulator
+from gateway.smpp.simulator_ussd import UssdNetwork, UssdPhone
 from gateway.store import migrate
 from gateway.store.db import make_engine
 from gateway.store.members import add_member
@@ -30,6 +32,7 @@ SAMPLE_AGENTS = Path(__file__).resolve().parents[1] / "config" / "sample_agents.
 DEMO_SEED = 2026   # confirmation codes in the demo come from a seeded generator: scripts can answer
 DEMO_DATABASE = Path("var") / "demo.db"
 REPLY_TIMEOUT = 10.0
+USSD_CODE = re.compile(r"\*[0-9*]+#")    # a service code dialled: *123# or *123*5#
 SETTLE = 0.3       # seconds to wait after a reply for the other MTs its message caused
 
 
@@ -100,6 +103,33 @@ class Console:
         return waiting.addTimeout(REPLY_TIMEOUT, clock)
 
 
+class UssdConsole:
+    """USSD dialogues in the demo: `<msisdn> *123#` dials, and that phone's next lines answer the
+    menus until the gateway ends the dialogue. Each screen is printed as the phone shows it."""
+
+    def __init__(self, network: UssdNetwork, clock, out):
+        self.network, self._clock, self._out = network, clock, out
+        self._open: dict[str, UssdPhone] = {}
+
+    def takes(self, address: str, text: str) -> bool:
+        """A service code (``*...#``) or an answer from a phone in a dialogue."""
+        return address in self._open or USSD_CODE.fullmatch(text.strip()) is not None
+
+    @defer.inlineCallbacks
+    def send(self, address: str, text: str):
+        phone = self._open.pop(address, None)
+        if phone is None or USSD_CODE.fullmatch(text.strip()):
+            phone = self.network.phone(address)
+            screen = yield phone.dial(text.strip()).addTimeout(REPLY_TIMEOUT, self._clock)
+        else:
+            screen = yield phone.answer(text.strip()).addTimeout(REPLY_TIMEOUT, self._clock)
+        if not screen.ends:
+            self._open[address] = phone
+        shown = "\n    ".join(screen.text.splitlines())
+        self._out.write(f"  {address} <= [USSD{' end' if screen.ends else ''}]\n    {shown}\n")
+        self._out.flush()
+
+
 @defer.inlineCallbacks
 def run(reactor, config, script: str | None = None, out=sys.stdout):
     """The demo; fires with the exit code."""
@@ -116,6 +146,8 @@ def run(reactor, config, script: str | None = None, out=sys.stdout):
     out.write(_banner(port, short_code, members, script))
     console = Console(simulator, out)
     console.print_replies()
+    dialect = config.binds[0].ussd_dialect
+    ussd = UssdConsole(UssdNetwork(simulator, dialect), reactor, out) if dialect else None
     unanswered = 0
     try:
         lines = _script_lines(script) if script else None
@@ -130,10 +162,14 @@ def run(reactor, config, script: str | None = None, out=sys.stdout):
                 continue
             phone, text = sent
             out.write(f"{phone} -> {text}\n")
-            reply = console.reply_to(msisdn.address_of(phone, config.phone_region), reactor)
-            yield simulator.deliver(phone, short_code, text)
+            address = msisdn.address_of(phone, config.phone_region)
             try:
-                yield reply
+                if ussd is not None and ussd.takes(address, text):
+                    yield ussd.send(address, text)
+                else:
+                    reply = console.reply_to(address, reactor)
+                    yield simulator.deliver(phone, short_code, text)
+                    yield reply
                 # An answer may send more than the reply (an agent's RDM prompts the member):
                 # let those print before the next line is sent.
                 yield task.deferLater(reactor, SETTLE, lambda: None)
@@ -141,6 +177,8 @@ def run(reactor, config, script: str | None = None, out=sys.stdout):
                 unanswered += 1
                 out.write(f"  (no reply within {REPLY_TIMEOUT:g} s)\n")
     finally:
+        if ussd is not None:
+            ussd.network.close()
         yield gateway.stopService()
         yield simulator.stop()
     return 1 if unanswered else 0
@@ -150,6 +188,7 @@ def _banner(port, short_code, members, script):
     people = "\n".join(f"    {m['msisdn']:<15} {m['name']}" for m in members)
     how = "" if script else (
         "Type <msisdn> <text>, e.g. `254712345678 BAL` or `8613800138000 余额`; "
+        "`254712345678 *123#` dials USSD, and that phone's next lines answer the menus; "
         "`quit` to stop.\n")
     return (f"Jifen demo: gateway bound over SMPP to the simulator on 127.0.0.1:{port}, "
             f"short code {short_code}.\nSample members:\n{people}\n{how}")

@@ -11,7 +11,9 @@ never race to be the last.
 A redelivery (the same text as the sender's latest MO to that short code,
 within the window) is written like any MO, with ``duplicate_of`` naming the first: the processor
 then answers it with copies of that MO's replies (`copy_replies`), so it is
-never run twice yet its sender is never left without an answer.
+never run twice yet its sender is never left without an answer.  "The same
+text" is compared by keyed digest (gateway/redaction.py), as the stored text
+loses its PINs once the MO has run.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import and_, delete, func, insert, select, update
 
-from gateway import delivery, reassembly
+from gateway import delivery, reassembly, redaction
 from gateway.reassembly import Part, StoredPart
 from gateway.receipts import Receipt
 from gateway.smpp import text as sms_text
@@ -63,14 +65,20 @@ class ReceiptArrival:
     problem: str = ""
 
 
-def take(conn, arrivals: list, now: datetime, window: timedelta) -> list[int | None]:
-    """Write a batch; per arrival, the new inbox row to process (None: nothing to run)."""
+def take(conn, arrivals: list, now: datetime, window: timedelta,
+         digest_key: bytes | None = None) -> list[int | None]:
+    """Write a batch; per arrival, the new inbox row to process (None: nothing to run).
+
+    ``digest_key`` keys each MO's digest (gateway/redaction.py), by which redeliveries are found;
+    None: the database's own.
+    """
     if any(isinstance(a, ReceiptArrival) for a in arrivals):
         delivery.lock(conn)
-    return [_take_one(conn, arrival, now, window) for arrival in arrivals]
+    digest_key = digest_key or redaction.stored_key(conn)
+    return [_take_one(conn, arrival, now, window, digest_key) for arrival in arrivals]
 
 
-def _take_one(conn, arrival, now: datetime, window: timedelta) -> int | None:
+def _take_one(conn, arrival, now: datetime, window: timedelta, digest_key: bytes) -> int | None:
     if isinstance(arrival, ReceiptArrival):
         if arrival.receipt is None:
             delivery.record_unreadable(conn, arrival.bind, arrival.id_format, arrival.problem, now)
@@ -78,11 +86,13 @@ def _take_one(conn, arrival, now: datetime, window: timedelta) -> int | None:
             delivery.record_receipt(conn, arrival.bind, arrival.id_format, arrival.receipt, now)
         return None
     if isinstance(arrival, PartArrival):
-        return _take_part(conn, arrival, now, window)
-    return _take_message(conn, arrival.row, now, window)
+        return _take_part(conn, arrival, now, window, digest_key)
+    return _take_message(conn, arrival.row, now, window, digest_key)
 
 
-def _take_message(conn, row: dict, now: datetime, window: timedelta) -> int:
+def _take_message(conn, row: dict, now: datetime, window: timedelta,
+                  digest_key: bytes) -> int:
+    row = dict(row, text_digest=redaction.digest(digest_key, row["kind"], row["text"]))
     original = _redelivery_of(conn, row, now, window) if window > timedelta(0) else None
     inbox_id = conn.execute(insert(inbox).values(
         **row, state="received", received_at=now, duplicate_of=original,
@@ -107,13 +117,14 @@ def _redelivery_of(conn, row: dict, now: datetime, window: timedelta) -> int | N
     "BAL", "LANG SW", "BAL" from a member is three questions, and the last
     must see the new language (and a new balance after a redemption).
     """
-    latest = conn.execute(select(inbox.c.id, inbox.c.kind, inbox.c.text,
+    # By digest, not text: the text of a command with a PIN is masked once it has run.
+    latest = conn.execute(select(inbox.c.id, inbox.c.text_digest,
                                  inbox.c.duplicate_of).where(and_(
         inbox.c.source_addr == row["source_addr"],
         inbox.c.destination_addr == row["destination_addr"],
         inbox.c.received_at >= now - window,
     )).order_by(inbox.c.id.desc()).limit(1)).first()
-    if latest is None or (latest.kind, latest.text) != (row["kind"], row["text"]):
+    if latest is None or latest.text_digest != row["text_digest"]:
         return None
     if latest.duplicate_of is None:
         return latest.id
@@ -123,7 +134,8 @@ def _redelivery_of(conn, row: dict, now: datetime, window: timedelta) -> int | N
     return latest.duplicate_of if as_utc(first_at) >= now - window else None
 
 
-def _take_part(conn, arrival: PartArrival, now: datetime, window: timedelta) -> int | None:
+def _take_part(conn, arrival: PartArrival, now: datetime, window: timedelta,
+               digest_key: bytes) -> int | None:
     part = arrival.part
     key = _key(arrival.source_addr, arrival.destination_addr, part.reference, part.total)
     known = conn.execute(select(mo_parts.c.sequence, mo_parts.c.inbox_id).where(and_(*key))).all()
@@ -148,7 +160,7 @@ def _take_part(conn, arrival: PartArrival, now: datetime, window: timedelta) -> 
     inbox_id = _take_message(conn, dict(
         bind=arrival.bind, source_addr=arrival.source_addr,
         destination_addr=arrival.destination_addr, text=text,
-        data_coding=parts[0].data_coding, kind=kind), now, window)
+        data_coding=parts[0].data_coding, kind=kind), now, window, digest_key)
     _close(conn, key, inbox_id)
     log.info("mo.parts_joined", message_id=inbox_id, **fields)
     return inbox_id
@@ -162,8 +174,10 @@ def _stored(conn, key) -> list[StoredPart]:
 
 
 def _close(conn, key, inbox_id: int) -> None:
+    # The bodies go: the message (masked once it has run) is in the inbox now, and a PIN
+    # must not outlive it here.  The rows stay a while to recognise a redelivered part.
     conn.execute(update(mo_parts).where(and_(*key, mo_parts.c.inbox_id.is_(None)))
-                 .values(inbox_id=inbox_id))
+                 .values(inbox_id=inbox_id, body=b""))
 
 
 def sweep(conn, now: datetime, timeout: timedelta, keep: timedelta,

@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
 import structlog
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import Text, and_, bindparam, func, insert, select, update
 from twisted.internet import defer, task
 
-from gateway import intake, reassembly, receipts
+from gateway import intake, reassembly, receipts, redaction
 from gateway.commands import context, dispatch, replies
 from gateway.agency.services import AgencyServices
 from gateway.member_services import RedemptionServices
@@ -46,7 +46,8 @@ class Inbox:
                  alphabets: dict[str, str], batch_window: float,
                  committed: Callable[[list[int]], None],
                  id_formats: dict[str, str] | None = None,
-                 parts_timeout: float = 300.0, redelivery_window: float = 900.0):
+                 parts_timeout: float = 300.0, redelivery_window: float = 900.0,
+                 secret_key: bytes | None = None):
         self._db = db
         self._clock = clock
         self._now = now
@@ -57,6 +58,7 @@ class Inbox:
         self._committed = committed
         self._parts_timeout = timedelta(seconds=parts_timeout)
         self._redelivery_window = timedelta(seconds=redelivery_window)
+        self._key = secret_key               # None: the database's own (redaction.stored_key)
         self._batch: list[tuple[object, defer.Deferred]] = []
         self._flush_call = None
         self._one_at_a_time = defer.DeferredLock()
@@ -114,8 +116,9 @@ class Inbox:
         batch, self._batch = self._batch, []
         if not batch:
             return None
-        saved = defer.maybeDeferred(self._db.run, intake.take, [a for a, _ in batch],
-                                    self._now(), self._redelivery_window)
+        saved = self._digest_key().addCallback(
+            lambda key: self._db.run(intake.take, [a for a, _ in batch], self._now(),
+                                     self._redelivery_window, key))
 
         def committed(ids):
             for (arrival, waiting), inbox_id in zip(batch, ids):
@@ -132,6 +135,17 @@ class Inbox:
                 waiting.callback(Status.TEMPORARY_APP_ERROR)
 
         return saved.addCallbacks(committed, failed)
+
+    def _digest_key(self) -> defer.Deferred:
+        """The key of MO digests; the database's is read (or made) once, in its own transaction."""
+        if self._key is not None:
+            return defer.succeed(self._key)
+        loaded = defer.maybeDeferred(self._db.run, redaction.stored_key)
+
+        def keep(key):
+            self._key = key
+            return key
+        return loaded.addCallback(keep)
 
     # -- parts that stop coming ---------------------------------------------------
 
@@ -284,15 +298,21 @@ class Processor:
             inbox.c.id == row.duplicate_of)).one()
         count = intake.copy_replies(conn, row.duplicate_of, row, self._now())
         conn.execute(update(inbox).where(inbox.c.id == row.id).values(
-            command=first.command, language=first.language, done_at=self._now()))
+            command=first.command, language=first.language, done_at=self._now(),
+            text=self._redacted(row.text) or row.text))
         log.info("mo.replayed", message_id=row.id, original_id=row.duplicate_of, replies=count)
         return count
+
+    def _redacted(self, text: str) -> str | None:
+        return redaction.redact(text, self._keywords(), self._region)
 
     def _record(self, conn, writes, row, member, outcome) -> None:
         now = self._now()
         writes.count += len(outcome.replies)
+        # PINs and codes are masked whatever the command did, crashed and canned answers too.
         writes.done.append(dict(row_id=row.id, new_command=outcome.command,
-                                new_language=outcome.language, new_done_at=now))
+                                new_language=outcome.language, new_done_at=now,
+                                new_text=self._redacted(row.text)))
         if member is not None and outcome.remember_language:
             conn.execute(update(members).where(members.c.id == member.id).values(
                 language=outcome.remember_language))
@@ -311,7 +331,8 @@ _CLAIM = (update(inbox).where(and_(inbox.c.id.in_(bindparam("ids", expanding=Tru
           .values(state="done").returning(*inbox.c))
 _DONE = (update(inbox).where(inbox.c.id == bindparam("row_id"))
          .values(command=bindparam("new_command"), language=bindparam("new_language"),
-                 done_at=bindparam("new_done_at")))
+                 done_at=bindparam("new_done_at"),
+                 text=func.coalesce(bindparam("new_text", type_=Text), inbox.c.text)))
 
 
 class _Writes:

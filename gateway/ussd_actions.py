@@ -10,8 +10,11 @@ One thing differs: the idempotency key. An SMS command's key derives from its in
 menu's from the dialogue and its step (menu.py), so the network retrying an answer posts once.
 `_Keyed` hands the handler's service calls the menu's key instead.
 
-A command whose handler does not exist yet (the agent commands, YES/NO) answers the dispatcher's
-"not available yet", as the SMS keyword does.
+Agents and members share it: an agent's menu leaves run RDM, AGBAL, SALES and REV with the
+agent's phone as the sender, as if typed by SMS. A member's pending approvals are the shop
+requests still waiting (`pending_deals`); approving or refusing one runs YES or NO with the
+confirmation code from the member's prompt SMS, typed in the menu: the same proof the SMS channel
+asks for, checked by the same code (a wrong code counts towards cancelling, as by SMS).
 """
 
 from __future__ import annotations
@@ -20,13 +23,20 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import and_, select
+
+from gateway import msisdn as phone_numbers
+from gateway.agency.service import PENDING
 from gateway.commands import dispatch
 from gateway.commands.arguments import Secret
 from gateway.commands.context import Invocation, Member, Request, ServiceUnavailable
+from gateway.commands.agent_values import Deal
 from gateway.commands.grammar import Command, KeywordTable
+from gateway.store.tables_agents import agent_redemptions
 from gateway.ussd.actions import ActionUnavailable, Caller, Entry
+from ledger_client import as_utc
 
-__all__ = ["CommandActions"]
+__all__ = ["CommandActions", "pending_deals"]
 
 
 class CommandActions:
@@ -34,8 +44,9 @@ class CommandActions:
 
     def __init__(self, services: Any, table: KeywordTable, *, member: Member | None,
                  short_code: str, region: str, default_language: str, request_id: int,
-                 now: Callable[[], datetime]):
+                 now: Callable[[], datetime], pending: Callable[[], Sequence[Deal]] = tuple):
         self._services, self._table = services, table
+        self._pending = pending
         self._member, self._short_code = member, short_code
         self._region, self._default_language = region, default_language
         self._request_id, self._now = request_id, now
@@ -56,14 +67,17 @@ class CommandActions:
         return text
 
     def approve(self, caller: Caller, approval: str, pin: str, key: str) -> str:
-        return self._run(caller, "YES", {"code": Secret(approval), "pin": Secret(pin)}, key)
+        # `pin` is the confirmation code of the prompt SMS: YES checks it as if texted.
+        return self._run(caller, "YES", {"code": Secret(pin)}, key)
 
-    def refuse(self, caller: Caller, approval: str, key: str) -> str:
-        return self._run(caller, "NO", {"code": Secret(approval)}, key)
+    def refuse(self, caller: Caller, approval: str, pin: str, key: str) -> str:
+        return self._run(caller, "NO", {"code": Secret(pin)}, key)
 
     def agent_redeem(self, caller: Caller, msisdn: str, item: str, quantity: int, pin: str,
                      key: str) -> str:
-        return self._run(caller, "RDM", {"msisdn": msisdn, "item": item, "qty": quantity,
+        # The number as typed (0712...): normalised as the SMS grammar's msisdn argument does.
+        member = phone_numbers.normalize(msisdn, self._region) or msisdn
+        return self._run(caller, "RDM", {"msisdn": member, "item": item, "qty": quantity,
                                          "pin": Secret(pin)}, key)
 
     def commission(self, caller: Caller) -> str:
@@ -96,8 +110,12 @@ class CommandActions:
                                "what": m.reference or m.what}) for n, m in enumerate(moves)]
 
     def approvals(self, caller: Caller) -> Sequence[Entry]:
-        # Pending agent redemptions come with the agents service; until then there are none.
-        return self._ask(lambda s: s.approvals(self._member), ()) if self._member else []
+        if self._member is None:
+            return []
+        return [Entry(deal.reference, {
+            "shop": deal.shop, "quantity": deal.quantity, "total": deal.points,
+            "item_name": deal.item.get(caller.language) or next(iter(deal.item.values()), "")})
+            for deal in self._pending()]
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -141,3 +159,14 @@ class _Keyed:
                 kwargs["key"] = f"ussd:{self._key}"
             return found(*args, **kwargs)
         return call
+
+
+def pending_deals(conn, agency, msisdn: str, now: datetime) -> list[Deal]:
+    """The shop requests still waiting for this member's answer, newest first (none without
+    an agent network)."""
+    if agency is None:
+        return []
+    rows = conn.execute(select(agent_redemptions).where(and_(
+        agent_redemptions.c.member_msisdn == msisdn, agent_redemptions.c.state == PENDING))
+        .order_by(agent_redemptions.c.created_at.desc(), agent_redemptions.c.id.desc())).all()
+    return [agency.deal(conn, row) for row in rows if as_utc(row.expires_at) > now]

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import and_, delete, insert, select, update
 
+from gateway.agency import network
 from gateway.commands.context import Member
 from gateway.store.models import members, outbox
 from gateway.store.tables_ussd import ussd_sessions
@@ -89,11 +90,10 @@ class Dialogues:
         menus = self.menus.bound(actions)
         if fresh:
             dialogue = f"{request.channel}:{request.session_key}:{now.timestamp():.3f}"
-            state, screen = menus.start(request.msisdn, "member",
-                                             member.language if member else None, dialogue)
+            state, screen = menus.start(request.msisdn, _role(conn, request.msisdn),
+                                        member.language if member else None, dialogue)
         else:
-            state, screen = menus.advance(request.msisdn, json.loads(row.state),
-                                               request.answer)
+            state, screen = menus.advance(request.msisdn, json.loads(row.state), request.answer)
         language = state.language if state else (row.language if row else
                                                    self.menus.tree.default_language)
         if member is not None and getattr(actions, "language_chosen", None):
@@ -151,6 +151,11 @@ class Dialogues:
             ussd_sessions.c.expires_at < now,
             (ussd_sessions.c.result != "pending") | ussd_sessions.c.result.is_(None))))
         return queued
+
+
+def _role(conn, msisdn: str) -> str:
+    """An agent's phone gets the agent menus; every other phone the member menus."""
+    return "agent" if network.agent_row_by_msisdn(conn, msisdn) is not None else "member"
 
 
 def _member(conn, msisdn: str) -> Member | None:

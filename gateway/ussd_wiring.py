@@ -16,7 +16,7 @@ from gateway.pipeline import LedgerServices
 from gateway.smpp import text as sms_text
 from gateway.ussd import Menus, dialect, load
 from gateway.ussd.resource import UssdCallbackResource
-from gateway.ussd_actions import CommandActions
+from gateway.ussd_actions import CommandActions, pending_deals
 from gateway.ussd_service import UssdService
 from gateway.ussd_sessions import Dialogues
 
@@ -33,11 +33,13 @@ def build_ussd(gateway) -> UssdService:
     config = gateway.config
 
     def actions_for(conn, member, request):
-        services = LedgerServices(conn, gateway.ledger, gateway.now, gateway.redemptions)
+        services = LedgerServices(conn, gateway.ledger, gateway.now, gateway.redemptions,
+                                  gateway.agency)
         return CommandActions(services, gateway.keywords.current(), member=member,
                               short_code=_sms_from(config), region=config.phone_region,
                               default_language=config.default_language, request_id=0,
-                              now=gateway.now)
+                              now=gateway.now, pending=lambda: pending_deals(
+                                  conn, gateway.agency, request.msisdn, gateway.now()))
 
     menus = Menus(load(config.ussd.menus_path), None)  # each request binds its own Actions
     dialogues = Dialogues(menus, actions_for, timeout=config.ussd.session_timeout,

@@ -13,6 +13,7 @@ from gateway.store import tables_catalog  # noqa: F401  (registers its tables)
 from gateway.store import tables_keywords  # noqa: F401  (registers its tables)
 from gateway.store import tables_agents  # noqa: F401  (registers its tables)
 from gateway.store import tables_ussd  # noqa: F401  (registers its tables)
+from gateway.store import tables_secrets  # noqa: F401  (registers its tables)
 from ledger_client import schema as ledger_schema
 
 ALL_METADATA = (models.metadata, ledger_schema.metadata)

@@ -68,8 +68,8 @@ class FakeActions:
     def approve(self, caller: Caller, approval: str, pin: str, key: str) -> str:
         return self._done("approve", caller, pin, key, approval, text=f"Approved {approval}.")
 
-    def refuse(self, caller: Caller, approval: str, key: str) -> str:
-        return self._done("refuse", caller, None, key, approval, text=f"Refused {approval}.")
+    def refuse(self, caller: Caller, approval: str, pin: str, key: str) -> str:
+        return self._done("refuse", caller, pin, key, approval, text=f"Refused {approval}.")
 
     def set_language(self, caller: Caller, language: str) -> str:
         return self._done("set_language", caller, None, None, language, text=f"Language: {language}.")

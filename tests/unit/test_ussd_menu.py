@@ -280,8 +280,9 @@ def test_approve_a_shops_request_with_pin_or_refuse_it():
                                       "9,000 pts.\n1 Approve\n2 Refuse")
     assert screens[3].secret
     assert actions.calls == [("approve", MEMBER, "5930", GOOD_PIN, f"ussd:{MEMBER}:9:4")]
-    _, actions = run(["5", "1", "2"])
-    assert actions.calls == [("refuse", MEMBER, "4821", f"ussd:{MEMBER}:9:3")]
+    screens, actions = run(["5", "1", "2", GOOD_PIN])   # refusing asks for the code too
+    assert screens[3].secret
+    assert actions.calls == [("refuse", MEMBER, "4821", GOOD_PIN, f"ussd:{MEMBER}:9:4")]
 
 
 def test_a_request_approved_elsewhere_meanwhile_is_not_chosen():
