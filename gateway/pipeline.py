@@ -62,6 +62,7 @@ class Inbox:
         self._batch: list[tuple[object, defer.Deferred]] = []
         self._flush_call = None
         self._one_at_a_time = defer.DeferredLock()
+        self._commit_waiting = False
         self._sweeper = None
 
     def receive(self, pdu: Pdu, bind_name: str):
@@ -108,11 +109,18 @@ class Inbox:
 
     def _flush(self):
         self._flush_call = None
-        self._one_at_a_time.run(self._commit)
+        # One commit waiting behind the running one is enough: it takes all
+        # that arrived meanwhile.  Queuing one per window while the database
+        # lags piled up empty commits whose synchronous releases recursed
+        # until the inbox stopped acknowledging.
+        if not self._commit_waiting:
+            self._commit_waiting = True
+            self._one_at_a_time.run(self._commit)
 
     def _commit(self):
         # The batch is taken when the previous commit is done, so what
         # arrived meanwhile rides along in this one.
+        self._commit_waiting = False
         batch, self._batch = self._batch, []
         if not batch:
             return None

@@ -116,7 +116,8 @@ class UssdService:
         """(text, end) for the aggregator: the committed screen, or "by SMS" when late."""
         msisdn = address_of(callback.msisdn, self._region)
         request = Request("http", "continue", msisdn, callback.session_id,
-                          callback.service_code, {"seen": callback.text}, callback.text)
+                          callback.service_code, {"seen_length": len(callback.text)},
+                          callback.text)
         answered = defer.Deferred()
         stepped = self._step(_http_request(request, callback, self._db, self.dialogues),
                              lambda: answered.callback((self._late_text(), True)))
@@ -194,6 +195,19 @@ class UssdService:
         return swept
 
 
+def _seen(session: dict, text: str) -> str | None:
+    """The text of the previous step, from its length alone.
+
+    The aggregator only ever appends ``*answer`` to ``text``, so the length
+    of what was seen is enough to find the newest answer, and storing the
+    text itself would store every PIN typed in the dialogue.
+    """
+    length = session.get("seen_length")
+    if not isinstance(length, int) or length > len(text):
+        return None
+    return text[:length]
+
+
 def _http_request(request: Request, callback: Callback, db, dialogues: Dialogues):
     """The HTTP step: the latest answer is read against the text seen on the previous step."""
 
@@ -201,7 +215,7 @@ def _http_request(request: Request, callback: Callback, db, dialogues: Dialogues
         row = conn.execute(select(ussd_sessions.c.session, ussd_sessions.c.state).where(and_(
             ussd_sessions.c.channel == "http", ussd_sessions.c.msisdn == request.msisdn,
             ussd_sessions.c.session_key == request.session_key))).first()
-        seen = json.loads(row.session).get("seen") if row is not None else None
+        seen = _seen(json.loads(row.session), callback.text) if row is not None else None
         if row is None:
             kind, answer = BEGIN, None
         elif callback.repeats(seen):

@@ -42,7 +42,7 @@ class Request:
     msisdn: str         # E.164 digits
     session_key: str    # the vendor's session id
     service: str        # the code dialled / the address the phone reached
-    session: dict       # the dialect's UssdSession, or {"seen": text} for HTTP
+    session: dict       # the dialect's UssdSession, or {"seen_length": n} for HTTP
     answer: str | None  # None on begin
 
 

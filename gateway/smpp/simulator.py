@@ -245,8 +245,10 @@ class SmscProtocol(Protocol):
             return
         submitted = self._simulator._new_submitted(pdu, self.system_id)
         self.send(pdu.response(message_id=submitted.message_id))
+        # Never the text: an MT may carry a confirmation or voucher code.
         self._log.info("simulator.submit_received", message_id=submitted.message_id,
-                       destination_addr=submitted.destination_addr, text=submitted.text)
+                       destination_addr=submitted.destination_addr,
+                       length=len(submitted.text))
         self._simulator._record(submitted)
 
     def _response_received(self, pdu: Pdu) -> None:

@@ -17,6 +17,7 @@ from gateway import catalog
 from gateway.app import Gateway
 from gateway.config import load
 from gateway.store.models import members
+from gateway.store.tables_ussd import ussd_sessions
 from gateway.testing import LoopbackGateway
 from gateway_cases import scratch_url
 
@@ -84,6 +85,10 @@ class UssdHttpCases:
         self.assertNotIn(PIN, done)
         retried = yield self.post(f"3*AIR50*1*{PIN}")  # a retry of the last step: not twice
         self.assertEqual(retried[1], done)
+        with self.loop.gateway.engine.connect() as conn:
+            stored = [str(tuple(row)) for row in conn.execute(select(ussd_sessions))]
+        self.assertTrue(stored)
+        self.assertFalse([row for row in stored if PIN in row], "a PIN was stored")
 
     @defer.inlineCallbacks
     def test_bad_secret(self):
