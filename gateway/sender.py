@@ -35,7 +35,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import deque
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable
 
 import structlog
@@ -47,6 +47,7 @@ from gateway.smpp.protocol import ConnectionGone, SubmitTimeout
 from gateway.smpp.session import LATE_ANSWER_GRACE, SessionError
 from gateway.smpp.statuses import PAUSING, TEMPORARY, describe
 from gateway.store import outbox as outbox_store
+from ledger_client import as_utc
 
 log = structlog.get_logger(__name__)
 
@@ -141,10 +142,7 @@ class Sender:
             return
         lanes = {code: lane for lane in self._lanes for code in lane.short_codes}
         for row in rows:
-            until = row.claimed_until
-            if until.tzinfo is None:            # SQLite hands datetimes back naive
-                until = until.replace(tzinfo=timezone.utc)
-            self._adopt(lanes[row.source_addr], row, row.claimed_by, until)
+            self._adopt(lanes[row.source_addr], row, row.claimed_by, as_utc(row.claimed_until))
         if count > len(rows):
             self.wake()
         else:
@@ -391,9 +389,9 @@ class Sender:
         self._retry_call = self._clock.callLater(delay + _RETRY_SLACK, self.wake)
 
     def _recorded(self, outcomes):
-        for outcome in outcomes:
-            job = self._jobs.get(outcome["row_id"])
+        for recorded in outcomes:
+            job = self._jobs.get(recorded["row_id"])
             if job is not None and job.done:
-                del self._jobs[outcome["row_id"]]
-        if any(outcome["state"] == "queued" for outcome in outcomes):
+                del self._jobs[recorded["row_id"]]
+        if any(recorded["state"] == "queued" for recorded in outcomes):
             self.wake()                     # rows handed back may go out again now
