@@ -5,7 +5,9 @@ collects the submit_sm it answers with. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import tempfile
 from datetime import datetime, timezone
 
 import pytest
@@ -181,7 +183,9 @@ class PinFlows(FlowCases):
         self.assertEqual((yield self.send(JANE, "BAL")), "Jifen: your balance is 1,350 pts.")
 
     def _config_file(self) -> str:
-        path = f"{self.mktemp()}.toml"
+        scratch = tempfile.TemporaryDirectory()
+        self.addCleanup(scratch.cleanup)
+        path = os.path.join(scratch.name, "gateway.toml")
         bind = self.loop.gateway.config.binds[0]
         with open(path, "w", encoding="utf-8") as out:
             out.write(f'[gateway]\ndatabase = "{self.url}"\nphone_region = "KE"\n'

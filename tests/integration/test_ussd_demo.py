@@ -3,6 +3,7 @@ phones, an SMS PIN first and a shop's RDM by SMS in between, every screen printe
 
 import io
 import os
+import tempfile
 from pathlib import Path
 
 from twisted.internet import defer, reactor
@@ -19,9 +20,9 @@ class UssdDemoScript(unittest.TestCase):
 
     def setUp(self):
         here = os.getcwd()
-        scratch = Path(self.mktemp())
-        scratch.mkdir(parents=True)
-        os.chdir(scratch)                   # the demo's database goes under ./var
+        scratch = tempfile.TemporaryDirectory()
+        self.addCleanup(scratch.cleanup)
+        os.chdir(scratch.name)                   # the demo's database goes under ./var
         self.addCleanup(os.chdir, here)
 
     @defer.inlineCallbacks
