@@ -68,6 +68,7 @@ class BindConfig:
     default_data_coding: str = "gsm7"
     receipt_id_format: str = "auto"  # a gateway.receipts.ID_FORMATS adapter
     ussd_dialect: str = ""  # a gateway.ussd.DIALECTS name; "" = this bind carries no USSD
+    long_messages: str = "udh"  # "udh": concatenated segments; "message_payload": one submit_sm
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -245,6 +246,7 @@ _BIND_FIELDS = (
     _choice("default_data_coding", ("gsm7", "latin1", "ascii"), "gsm7"),
     _choice("receipt_id_format", tuple(ID_FORMATS), "auto"),
     _choice("ussd_dialect", ("", *USSD_DIALECTS), ""),
+    _choice("long_messages", ("udh", "message_payload"), "udh"),
 )
 
 

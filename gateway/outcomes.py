@@ -62,6 +62,7 @@ class Job:
     lease_end: datetime
     data_coding: int = 0
     parts: list = field(default_factory=list)
+    in_payload: bool = False                        # one part in message_payload, not short_message
     ids: list = field(default_factory=list)         # SMSC message id per segment, or None
     unsent: deque = field(default_factory=deque)    # segment indexes still to submit
     in_flight: int = 0
@@ -75,14 +76,21 @@ class Job:
             self.verdict = verdict
 
 
-def new_job(row, token: str, lease_end: datetime) -> Job:
-    """A job for a claimed row: its segments, less those an earlier try got taken."""
+def new_job(row, token: str, lease_end: datetime, *, payload: bool = False) -> Job:
+    """A job for a claimed row: its segments, less those an earlier try got taken.
+
+    With ``payload`` (a bind whose `long_messages` is "message_payload") a text longer than one
+    SMS is one part carried whole in message_payload; the length limit is the same either way,
+    so a bind's setting never decides whether a reply can be sent at all.
+    """
     job = Job(row, token, lease_end)
     try:
         job.data_coding, job.parts = sms_text.split(row.text, reference=row.id & 0xFF)
     except sms_text.TextError as error:
         job.verdict = Verdict(f"cannot encode: {error}", retry=False)
         return job
+    if payload and len(job.parts) > 1:
+        job.parts, job.in_payload = [sms_text.encode(row.text).payload], True
     job.ids = _taken_ids(row.smsc_message_ids, len(job.parts))
     job.unsent = deque(i for i, taken in enumerate(job.ids) if taken is None)
     return job

@@ -227,8 +227,9 @@ class Sender:
         # members' numbers are international E.164 digits.
         params = dict(source_addr_ton=0, source_addr_npi=0, source_addr=row.source_addr,
                       dest_addr_ton=1, dest_addr_npi=1, destination_addr=row.destination_addr,
-                      esm_class=_UDHI if len(job.parts) > 1 else 0,
-                      data_coding=job.data_coding, short_message=job.parts[index])
+                      esm_class=_UDHI if len(job.parts) > 1 else 0, data_coding=job.data_coding)
+        # SMPP 3.4 §5.3.2.32: short_message and message_payload are never both present.
+        params["message_payload" if job.in_payload else "short_message"] = job.parts[index]
         try:
             answer = protocol.submit(params)
         except PDUError as error:           # our own values cannot be sent: never will be
@@ -290,7 +291,8 @@ class Sender:
             # Its lease ran out while we held it and we claimed it again: one job, new lease.
             known.token, known.lease_end = token, until
             return
-        job = self._jobs[row.id] = new_job(row, token, until)
+        payload = lane.bind.config.long_messages == "message_payload"
+        job = self._jobs[row.id] = new_job(row, token, until, payload=payload)
         if job.verdict is None and job.unsent:
             self._enqueue(lane, job)
         else:

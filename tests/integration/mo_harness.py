@@ -8,8 +8,9 @@ the counts every test ends on: how many MOs were run, how many replies queued.
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
@@ -63,6 +64,17 @@ class LoopbackCase:
         return [command for command, in self.rows(
             select(inbox.c.command).where(inbox.c.duplicate_of.is_(None), inbox.c.state == "done")
             .order_by(inbox.c.id))]
+
+    def queue_mt(self, text: str) -> int:
+        """An MT written straight to the outbox, as an operator's notice would be; its id."""
+        now = datetime.now(timezone.utc)
+        with self.gateway.engine.begin() as conn:
+            outbox_id = conn.execute(insert(outbox).values(
+                idempotency_key=f"test:{now.timestamp()}", source_addr=SHORT_CODE,
+                destination_addr=MEMBER, text=text, language="en", state="queued", attempts=0,
+                created_at=now, next_attempt_at=now)).inserted_primary_key[0]
+        self.gateway.sender.wake()
+        return outbox_id
 
     @defer.inlineCallbacks
     def settled(self):

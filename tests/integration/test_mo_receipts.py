@@ -8,17 +8,16 @@ right and never goes back.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from twisted.internet import defer
 from twisted.trial import unittest
 
 from gateway import delivery
 from gateway.smpp.codec import Status
 from gateway.smpp.simulator import ReceiptPlan, SmscProtocol, Submitted
-from gateway.store.models import inbox, outbox
+from gateway.store.models import inbox
 from gateway.store.tables_mo import mt_segments, unmatched_receipts
 from mo_harness import MEMBER, SHORT_CODE, LoopbackCase, until
 
@@ -81,13 +80,7 @@ class ReceiptCases(LoopbackCase):
 
     @defer.inlineCallbacks
     def queue_long_mt(self):
-        now = datetime.now(timezone.utc)
-        with self.gateway.engine.begin() as conn:
-            outbox_id = conn.execute(insert(outbox).values(
-                idempotency_key=f"test:{now.timestamp()}", source_addr=SHORT_CODE,
-                destination_addr=MEMBER, text=LONG, language="en", state="queued", attempts=0,
-                created_at=now, next_attempt_at=now)).inserted_primary_key[0]
-        self.gateway.sender.wake()
+        outbox_id = self.queue_mt(LONG)
         yield until(lambda: len(self.segments(outbox_id)) == 3)
         return outbox_id
 

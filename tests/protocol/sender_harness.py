@@ -69,13 +69,13 @@ class FakeBind:
     """What the sender needs of `SmppBind`: config, short codes, the bound protocol."""
 
     def __init__(self, clock, name="main", short_codes=("10655",), mode="transceiver",
-                 window=10, tps=None):
+                 window=10, tps=None, long_messages="udh"):
         self.name, self.short_codes = name, frozenset(short_codes)
         self.transmits = mode != "receiver"
         self.config = SimpleNamespace(
             name=name, system_id="jifen", password="secret", system_type="", mode=mode,
             short_codes=tuple(short_codes), enquire_link_interval=1e6,   # keep-alive: elsewhere
-            response_timeout=TIMEOUT, window=window, tps=tps)
+            response_timeout=TIMEOUT, window=window, tps=tps, long_messages=long_messages)
         self.clock = clock
         self.protocol = None
 

@@ -275,6 +275,7 @@ def _drop(key: str) -> str:
     (_set("mode", '"tranceiver"'), 'smsc.binds[0].mode: expected one of "transceiver", "transmitter", '
      '"receiver", got "tranceiver" (did you mean "transceiver"?)'),
     (_set("default_data_coding", '"utf8"'), 'smsc.binds[0].default_data_coding: expected one of "gsm7"'),
+    (_set("long_messages", '"payload"'), 'smsc.binds[0].long_messages: expected one of "udh"'),
     (_set("log_format", '"xml"'), 'unknown key "log_format" in smsc.binds[0] (known keys: name, host,'),
     (_set("system_id", '"a_very_long_system"'), 'smsc.binds[0].system_id: expected 1 to 15 ASCII characters '
      '(the SMPP limit), got "a_very_long_system" (18 characters)'),
