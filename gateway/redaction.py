@@ -22,40 +22,20 @@ import secrets
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from gateway.commands.arguments import TYPES, Secret
-from gateway.commands.grammar import BadArguments, Command, KeywordTable, parse
-from gateway.commands.tokens import fold, words
+from gateway.commands.grammar import KeywordTable, parse
+from gateway.commands.masking import MASK, masked, may_be_secret
+from gateway.commands.tokens import fold
 from gateway.store.tables_secrets import gateway_secrets
 
-MASK = "****"
+__all__ = ["MASK", "redact", "digest", "configured_key", "stored_key"]
 _KEY_NAME = "mo_digest"
 
 
 def redact(text: str, table: KeywordTable, region: str) -> str | None:
-    """``text`` with its PINs and codes masked; None when it has none to hide.
-
-    A command read whole masks exactly its secret values. One whose words did not fit a grammar
-    that takes a secret masks every all-digit word, since any of them may be the PIN.
-    """
-    parsed = parse(text, table, region)
-    if isinstance(parsed, Command):
-        hidden = {str(value) for value in parsed.args.values() if isinstance(value, Secret)}
-        secret = hidden.__contains__
-    elif isinstance(parsed, BadArguments) and _takes_secret(table, parsed.name):
-        secret = str.isdigit
-    else:
-        return None
+    """``text`` with its PINs and codes masked (commands/masking.py); None when it has none."""
     folded = fold(text)
-    kept, end = [], 0
-    for word in words(folded):
-        if secret(word.text):
-            kept += [folded[end:word.start], MASK]
-            end = word.start + len(word.text)
-    return "".join(kept) + folded[end:] if kept else None
-
-
-def _takes_secret(table: KeywordTable, command: str) -> bool:
-    return any(TYPES[spec.type].secret for spec in table.grammar(command))
+    secret = may_be_secret(parse(text, table, region), folded, table)
+    return masked(folded, secret) if secret else None
 
 
 def digest(key: bytes, kind: str, text: str) -> str:

@@ -17,7 +17,7 @@ must not run on a guess, or "not available yet" for a command whose handler is s
 
 from __future__ import annotations
 
-from gateway.commands import replies
+from gateway.commands import masking, replies
 from gateway.commands.context import Invocation, Outcome, Reply, Request, Services, ServiceUnavailable
 from gateway.commands.grammar import BadArguments, Command, KeywordTable, NotUnderstood, parse
 from gateway.commands.handlers import Handler, reply
@@ -34,7 +34,8 @@ def execute(
     parsed = parse(request.text, table, region)
     language = reply_language(request, parsed.language, default_language)
     if isinstance(parsed, NotUnderstood):
-        return Outcome((_not_understood(request.text, table, language),), None, language, None)
+        return Outcome((_not_understood(_echo(request.text, parsed, table), table, language),),
+                       None, language, None)
     handler = HANDLERS.get(parsed.name)
     remember = _keyword_language(request, parsed)
     if handler is None:
@@ -77,6 +78,12 @@ def _keyword_language(request: Request, parsed: Command | BadArguments) -> str |
     if member is not None and member.language is None:
         return parsed.language
     return None
+
+
+def _echo(text: str, parsed: NotUnderstood, table: KeywordTable) -> str:
+    """What a reply may repeat of a message it did not understand: never a PIN ("PIM 1234")."""
+    secret = masking.may_be_secret(parsed, parsed.text, table)
+    return (secret and masking.masked(parsed.text, secret)) or text
 
 
 def _not_understood(text: str, table: KeywordTable, language: str) -> Reply:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from gateway import redaction
+from gateway.commands import dispatch
+from gateway.commands.context import Request
 from gateway.commands.grammar import KeywordTable
 
 TABLE = KeywordTable.load(Path(__file__).resolve().parents[2] / "config" / "keywords.toml")
@@ -25,6 +27,9 @@ KEY = b"k" * 32
     ("REDEME AIR50 1 1234", "REDEME AIR50 1 ****"),       # a slip still hides the PIN
     ("PIN 1234 56", "PIN **** ****"),                      # does not fit: every number goes
     ("REDEEM AIR50 1 1234 777", "REDEEM AIR50 **** **** ****"),  # does not fit: every number
+    ("PIM 1234 5678", "PIM **** ****"),                    # too short to guess, not to hide
+    ("PN 1234", "PN ****"),
+    ("YSE 4821", "YSE ****"),
 ])
 def test_secrets_are_masked_and_the_rest_kept_as_typed(text, kept):
     assert redaction.redact(text, TABLE, "KE") == kept
@@ -48,3 +53,16 @@ def test_the_digest_tells_messages_apart_by_kind_text_and_key():
 def test_the_configured_key_wins_and_an_empty_one_means_the_databases():
     assert redaction.configured_key("s" * 16) == b"s" * 16
     assert redaction.configured_key("") is None
+
+
+@pytest.mark.parametrize("text, echoed", [
+    ("PIM 1234 5678", 'did not understand "PIM **** ****"'),
+    ("hello 1234", 'did not understand "hello 1234"'),
+    ("PIN 1234 5678 9999", "PIN: too many words."),
+])
+def test_replies_never_echo_what_may_be_a_pin(text, echoed):
+    outcome = dispatch.execute(Request(msisdn="254712345678", short_code="10655", text=text,
+                                       member=None, message_id=1),
+                               TABLE, services=None, default_language="en", region="KE")
+    [answer] = outcome.replies
+    assert echoed in answer.text
