@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ledger_client import posting
@@ -32,6 +32,14 @@ def _utcnow():
     return datetime.now(timezone.utc)
 
 
+# Built once: a balance read or an account lookup comes with every redemption, and building
+# the select (and its cache key) each time cost more than running it.
+_ROW = select(accounts).where(accounts.c.id == bindparam("account_id"))
+_BY_OWNER = select(accounts.c.id).where(
+    accounts.c.ledger == bindparam("ledger"), accounts.c.kind == bindparam("kind"),
+    accounts.c.reference == bindparam("reference"))
+
+
 class EmbeddedLedger:
     """The ledger on SQL tables; ``now`` is injected so tests can move time."""
 
@@ -41,9 +49,8 @@ class EmbeddedLedger:
     def open_account(self, conn: Connection, kind: str, reference: str, *,
                      ledger: str = POINTS, no_overdraft: bool = True) -> int:
         """The account for (ledger, kind, reference), opened if new."""
-        key = and_(accounts.c.ledger == ledger, accounts.c.kind == str(kind),
-                   accounts.c.reference == reference)
-        existing = conn.execute(select(accounts.c.id).where(key)).scalar()
+        existing = conn.execute(_BY_OWNER, {"ledger": ledger, "kind": str(kind),
+                                            "reference": reference}).scalar()
         if existing is not None:
             return existing
         return conn.execute(insert(accounts).values(
@@ -97,7 +104,7 @@ class EmbeddedLedger:
 
     @staticmethod
     def _row(conn: Connection, account_id: int):
-        row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+        row = conn.execute(_ROW, {"account_id": account_id}).first()
         if row is None:
             raise UnknownAccount(account_id)
         return row

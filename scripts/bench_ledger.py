@@ -10,12 +10,15 @@ What it shows: the cost of a posting does not grow with the journal, because a p
 and writes account rows and index entries, never the history.  Each figure is a separate run of
 committed transactions: "single" is one transfer per `post` call and per transaction, as the
 ledger service posts a request (one thread, and --threads threads each on its own connection,
-all crediting one revenue account as redemptions do); "single, 100 per commit" is one call per transfer, 100 calls to a transaction,
-as the gateway's processor posts the redemptions of a batch of MOs; "batch" is one call of 100
-transfers per transaction.  The history is bulk-loaded (COPY on PostgreSQL,
-executemany on SQLite) straight into the journal, with the account totals to match, and the
-ledger's audit is run at the end of each database's run.  Each figure is the median of
---repeat runs: on a shared machine a single run says as much about the neighbours.
+all crediting one revenue account as redemptions do, and again with a revenue account per
+thread, which shows what that one hot row costs); "single, 100 per commit" is one call per
+transfer, 100 calls to a transaction, as the gateway's processor posts the redemptions of a
+batch of MOs; "batch" is one call of 100 transfers per transaction.  The history is bulk-loaded
+(COPY on PostgreSQL, executemany on SQLite) straight into the journal, with the account totals
+to match, and the ledger's audit is run at the end of each database's run.  Each figure is the
+median of --repeat runs: on a shared machine a single run says as much about the neighbours, so
+each also gives the CPU a transfer took, here and (read from /proc) in the PostgreSQL backends,
+which the neighbours disturb less; the load average is printed with each round.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -72,7 +76,8 @@ def bench(kind: str, url: str, args) -> list[dict]:
     ledger = EmbeddedLedger()
     with engine.begin() as conn:
         issuer = ledger.open_account(conn, AccountKind.OPERATOR, "issuer", no_overdraft=False)
-        revenue = ledger.open_account(conn, AccountKind.OPERATOR, "redemptions")
+        revenues = [ledger.open_account(conn, AccountKind.OPERATOR, "redemptions" + suffix)
+                    for suffix in ["", *(f"-{t}" for t in range(1, args.threads))]]
     members = open_members(engine)
     fund(engine, ledger, issuer, members)
     results = []
@@ -80,63 +85,102 @@ def bench(kind: str, url: str, args) -> list[dict]:
         if history:
             load_history(engine, kind, issuer, members, history)
         size = journal_size(engine)
-        runs: dict[str, list[float]] = {}
+        print(f"{kind:<10} journal {size:>9,}  load average {os.getloadavg()[0]:.2f}", flush=True)
+        runs: dict[str, list[Figure]] = {}
         for attempt in range(args.repeat):
-            for name, figure in measure(engine, ledger, members, revenue, args,
+            for name, figure in measure(engine, ledger, members, revenues, args,
                                         f"h{history}r{attempt}"):
                 runs.setdefault(name, []).append(figure)
         for name, figures in runs.items():
-            figure = statistics.median(figures)
-            results.append(dict(database=kind, journal=size, run=name,
-                                per_second=round(figure)))
-            print(f"{kind:<10} journal {size:>9,}  {name:<22} {figure:>9,.0f} transfers/s  "
-                  f"(median of {len(figures)}: {', '.join(f'{f:,.0f}' for f in figures)})",
-                  flush=True)
+            results.append(report(kind, size, name, figures))
     with engine.connect() as conn:
         problems = audit.problems(conn)
-    print(f"{kind:<10} audit: {'sound' if not problems else problems[:3]}", flush=True)
+    print(f"{kind:<10} audit: {'sound' if not problems else problems[:3]}; load average "
+          f"{os.getloadavg()[0]:.2f}", flush=True)
     engine.dispose()
     return results
 
 
-def measure(engine, ledger, members, revenue, args, tag):
-    yield "single, 1 thread", singles(engine, ledger, members, revenue, args.single, 1, tag)
-    yield (f"single, {args.threads} threads",
-           singles(engine, ledger, members, revenue, args.single, args.threads, tag + "t"))
+@dataclass
+class Figure:
+    """One timed run: transfers, wall seconds, and CPU seconds of this process (SQLite runs
+    in it) and of the PostgreSQL backends that served it (None where /proc cannot tell)."""
+
+    transfers: int
+    seconds: float
+    cpu: float
+    server_cpu: float | None
+
+    @property
+    def per_second(self) -> float:
+        return self.transfers / self.seconds
+
+
+def report(kind: str, size: int, name: str, figures: list[Figure]) -> dict:
+    """Print and return the median of ``figures``, with the CPU each transfer took."""
+    figure = statistics.median(f.per_second for f in figures)
+    cpu = statistics.median(f.cpu / f.transfers * 1e6 for f in figures)
+    servers = [f.server_cpu / f.transfers * 1e6 for f in figures if f.server_cpu is not None]
+    server = statistics.median(servers) if servers else None
+    print(f"{kind:<10} journal {size:>9,}  {name:<26} {figure:>9,.0f} transfers/s  CPU/transfer "
+          f"{cpu:,.0f} us here" + (f" + {server:,.0f} us PostgreSQL" if server is not None else "")
+          + f"  (median of {len(figures)}: {', '.join(f'{f.per_second:,.0f}' for f in figures)})",
+          flush=True)
+    return dict(database=kind, journal=size, run=name, per_second=round(figure),
+                cpu_us=round(cpu), server_cpu_us=None if server is None else round(server))
+
+
+def measure(engine, ledger, members, revenues, args, tag):
+    revenue, threads = revenues[0], args.threads
+    yield "single, 1 thread", singles(engine, ledger, members, [revenue], args.single, 1, tag)
+    yield (f"single, {threads} threads", singles(engine, ledger, members, [revenue] * threads,
+                                                 args.single, threads, tag + "t"))
+    # The same with a revenue account per thread: what the one hot revenue row costs.
+    yield (f"single, {threads} thr., {threads} revenues",
+           singles(engine, ledger, members, revenues, args.single, threads, tag + "u"))
     yield (f"single, {BATCH} per commit",
            batches(engine, ledger, members, revenue, args.batches, tag + "c", one_call=False))
     yield f"batches of {BATCH}", batches(engine, ledger, members, revenue, args.batches, tag)
 
 
-def singles(engine, ledger, members, revenue, count, threads, tag) -> float:
+def singles(engine, ledger, members, revenues, count, threads, tag) -> Figure:
+    """``count`` transfers, one per `post` call and per transaction, on ``threads`` threads,
+    thread ``t`` crediting ``revenues[t]``."""
     per_thread = count // threads
     start = threading.Barrier(threads + 1)
+    server_cpu = []
 
     def work(t):
         with engine.connect() as conn:
+            before = backend_cpu(conn)
             start.wait()
             for i in range(per_thread):
                 member = members[(t * per_thread + i) % len(members)]
                 with conn.begin():          # as the ledger service posts: one per request
-                    ledger.post(conn, [Transfer(f"{tag}:s{t}:{i}", member, revenue, 1,
+                    ledger.post(conn, [Transfer(f"{tag}:s{t}:{i}", member, revenues[t], 1,
                                                 "redeem")], savepoint=False)
+            after = backend_cpu(conn)
+            server_cpu.append(None if before is None or after is None else after - before)
 
     workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
     for worker in workers:
         worker.start()
     start.wait()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for worker in workers:
         worker.join()
-    return per_thread * threads / (time.perf_counter() - began)
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    server = None if None in server_cpu else sum(server_cpu)
+    return Figure(per_thread * threads, seconds, cpu, server)
 
 
-def batches(engine, ledger, members, revenue, count, tag, one_call=True) -> float:
+def batches(engine, ledger, members, revenue, count, tag, one_call=True) -> Figure:
     """``count`` commits of `BATCH` transfers: one `post` call each, or (``one_call`` False)
     one call per transfer, each in its own savepoint, as the gateway's processor posts the
     redemptions of a batch of MOs inside one transaction."""
     with engine.connect() as conn:
-        began = time.perf_counter()
+        server = backend_cpu(conn)
+        began, cpu = time.perf_counter(), time.process_time()
         for b in range(count):
             batch = [Transfer(f"{tag}:b{b}:{i}", members[(b * BATCH + i) % len(members)],
                               revenue, 1, "redeem") for i in range(BATCH)]
@@ -146,7 +190,24 @@ def batches(engine, ledger, members, revenue, count, tag, one_call=True) -> floa
                 else:
                     for transfer in batch:
                         ledger.post(conn, [transfer])
-        return count * BATCH / (time.perf_counter() - began)
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+        after = backend_cpu(conn)
+        server = None if server is None or after is None else after - server
+        return Figure(count * BATCH, seconds, cpu, server)
+
+
+def backend_cpu(conn) -> float | None:
+    """CPU seconds used so far by the PostgreSQL backend serving ``conn``, read from /proc
+    (the server on this machine); None for SQLite, whose work counts in this process."""
+    if conn.dialect.name != "postgresql":
+        return None
+    pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    conn.rollback()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")    # utime + stime
 
 
 def open_members(engine) -> list[int]:
