@@ -16,12 +16,14 @@ its segment is being written could be missed by both.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Iterable
 
 import structlog
 from sqlalchemy import and_, insert, or_, select, text, update
 
 from gateway import receipts
 from gateway.receipts import Receipt
+from gateway.store import batching
 from gateway.store.tables_mo import mt_deliveries, mt_segments, unmatched_receipts
 
 log = structlog.get_logger(__name__)
@@ -37,30 +39,59 @@ def lock(conn) -> None:
 
 
 def record_submitted(conn, outbox_id: int, message_ids: list[str], now: datetime) -> None:
-    """One segment row per submit_sm of an MT, then any receipt that came early."""
+    """One MT's segments: `record_submitted_many` for one."""
+    record_submitted_many(conn, [(outbox_id, message_ids, now)])
+
+
+def record_submitted_many(conn, submitted: Iterable[tuple[int, list[str], datetime]]) -> None:
+    """One segment row per submit_sm of each MT (outbox id, SMSC ids, when), then early receipts.
+
+    A batch of MTs costs a few statements, not two per segment: the early
+    receipts of all the segments are looked up at once (there are seldom
+    any), then the segments written in one INSERT.
+    """
     lock(conn)
-    for part, message_id in enumerate(message_ids, 1):
-        message_id = (message_id or "").strip()[:64]
-        if message_id in _NOT_AN_ID:
-            continue
-        segment_id = conn.execute(insert(mt_segments).values(
-            outbox_id=outbox_id, part=part, message_id=message_id,
-            message_key=receipts.fold(message_id), submitted_at=now)).inserted_primary_key[0]
-        _adopt_early_receipts(conn, segment_id, message_id, now)
+    segments = [dict(outbox_id=outbox_id, part=part, message_id=message_id,
+                     message_key=receipts.fold(message_id), submitted_at=at)
+                for outbox_id, message_ids, at in submitted
+                for part, message_id in enumerate(_clean_ids(message_ids), 1)
+                if message_id not in _NOT_AN_ID]
+    if not segments:
+        return
+    waiting = _early_receipts(conn, {segment["message_id"] for segment in segments})
+    ids = batching.insert_ids(conn, mt_segments, segments)
+    for segment, segment_id in zip(segments, ids):
+        if waiting:
+            _adopt_early_receipts(conn, segment_id, segment, waiting)
 
 
-def _adopt_early_receipts(conn, segment_id: int, message_id: str, now: datetime) -> None:
-    keys = receipts.submit_keys(message_id)
-    waiting = conn.execute(select(unmatched_receipts).where(and_(
+def _clean_ids(message_ids: list[str]) -> list[str]:
+    return [(message_id or "").strip()[:64] for message_id in message_ids]
+
+
+def _early_receipts(conn, message_ids: set[str]) -> list:
+    """The unmatched receipts that may belong to any of ``message_ids``, oldest first."""
+    keys = sorted({key for message_id in message_ids for key in receipts.submit_keys(message_id)})
+    return conn.execute(select(unmatched_receipts).where(and_(
         unmatched_receipts.c.outbox_id.is_(None),
-        or_(unmatched_receipts.c.message_key.in_(keys), unmatched_receipts.c.alt_key.in_(keys)),
+        or_(batching.among(conn, unmatched_receipts.c.message_key, keys),
+            batching.among(conn, unmatched_receipts.c.alt_key, keys)),
     )).order_by(unmatched_receipts.c.id)).all()
-    for early in waiting:
+
+
+def _adopt_early_receipts(conn, segment_id: int, segment: dict, waiting: list) -> None:
+    """Apply to the segment the receipts in ``waiting`` that name it; they leave ``waiting``."""
+    message_id, now = segment["message_id"], segment["submitted_at"]
+    keys = set(receipts.submit_keys(message_id))
+    for early in list(waiting):
+        if early.message_key not in keys and early.alt_key not in keys:
+            continue
         adapter = receipts.id_format(early.id_format)
         candidates = {k for key in (early.message_key, early.alt_key) if key
                       for k in adapter.keys(key)}
-        if receipts.fold(message_id) not in candidates:
+        if segment["message_key"] not in candidates:
             continue
+        waiting.remove(early)
         outbox_id = _apply(conn, segment_id, early.status, early.error, now)
         conn.execute(update(unmatched_receipts).where(unmatched_receipts.c.id == early.id)
                      .values(outbox_id=outbox_id, matched_at=now))
@@ -73,7 +104,7 @@ def record_receipt(conn, bind: str, id_format: str, receipt: Receipt, now: datet
     adapter = receipts.id_format(id_format)
     keys = list(dict.fromkeys(k for mid in receipt.message_ids for k in adapter.keys(mid)))
     found = conn.execute(select(mt_segments.c.id, mt_segments.c.message_key).where(
-        mt_segments.c.message_key.in_(keys))).all()
+        batching.among(conn, mt_segments.c.message_key, keys))).all()
     if not found:
         folded = [receipts.fold(mid) for mid in receipt.message_ids]
         conn.execute(insert(unmatched_receipts).values(

@@ -4,7 +4,9 @@
 each arrival (`Whole`, `PartArrival`, `ReceiptArrival`, built by
 `pipeline.Inbox` on the reactor) it writes what must be safe before the
 deliver_sm_resp goes out, and returns the inbox row that the processor should
-run, if any.  `sweep` turns parts that stopped coming into "incomplete"
+run, if any.  At load a batch holds tens of MOs, so their statements are
+batched too: one query reads every sender's latest MO, one INSERT writes the
+new inbox rows (`_Batch`).  `sweep` turns parts that stopped coming into "incomplete"
 messages.  The inbox runs both one at a time, so two parts of one message
 never race to be the last.
 
@@ -28,6 +30,7 @@ from gateway import delivery, reassembly, redaction
 from gateway.reassembly import Part, StoredPart
 from gateway.receipts import Receipt
 from gateway.smpp import text as sms_text
+from gateway.store import batching
 from gateway.store.models import inbox, outbox
 from gateway.store.tables_mo import mo_parts
 from ledger_client import as_utc
@@ -74,32 +77,126 @@ def take(conn, arrivals: list, now: datetime, window: timedelta,
     """
     if any(isinstance(a, ReceiptArrival) for a in arrivals):
         delivery.lock(conn)
-    digest_key = digest_key or redaction.stored_key(conn)
-    return [_take_one(conn, arrival, now, window, digest_key) for arrival in arrivals]
+    batch = _Batch(conn, arrivals, now, window, digest_key or redaction.stored_key(conn))
+    taken = [_take_one(batch, arrival) for arrival in arrivals]
+    batch.flush()
+    return [new.id if isinstance(new, _New) else new for new in taken]
 
 
-def _take_one(conn, arrival, now: datetime, window: timedelta, digest_key: bytes) -> int | None:
+def _take_one(batch: "_Batch", arrival):
     if isinstance(arrival, ReceiptArrival):
         if arrival.receipt is None:
-            delivery.record_unreadable(conn, arrival.bind, arrival.id_format, arrival.problem, now)
+            delivery.record_unreadable(batch.conn, arrival.bind, arrival.id_format,
+                                       arrival.problem, batch.now)
         else:
-            delivery.record_receipt(conn, arrival.bind, arrival.id_format, arrival.receipt, now)
+            delivery.record_receipt(batch.conn, arrival.bind, arrival.id_format,
+                                    arrival.receipt, batch.now)
         return None
     if isinstance(arrival, PartArrival):
-        return _take_part(conn, arrival, now, window, digest_key)
-    return _take_message(conn, arrival.row, now, window, digest_key)
+        return _take_part(batch, arrival)
+    return batch.message(arrival.row)
 
 
-def _take_message(conn, row: dict, now: datetime, window: timedelta,
-                  digest_key: bytes) -> int:
-    row = dict(row, text_digest=redaction.digest(digest_key, row["kind"], row["text"]))
-    original = _redelivery_of(conn, row, now, window) if window > timedelta(0) else None
-    inbox_id = conn.execute(insert(inbox).values(
-        **row, state="received", received_at=now, duplicate_of=original,
-    )).inserted_primary_key[0]
-    if original is not None:
-        log.info("mo.redelivered", message_id=inbox_id, original_id=original)
-    return inbox_id
+@dataclass(eq=False)
+class _New:
+    """An inbox row: ``id`` is None until the batch writes it (`_Batch.flush`)."""
+
+    row: dict | None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class _Latest:
+    """A phone's latest MO to a short code within the window, as far as redelivery asks."""
+
+    message: _New
+    text_digest: str | None
+    duplicate_of: int | None
+    first_at: datetime              # when its text first came: its own time, or its original's
+
+
+class _Batch:
+    """One `take`'s MOs: the senders' latest MOs read in one query, the new rows written in one.
+
+    Each MO is judged against its sender's latest, which may be one earlier in
+    the same batch: the rows are held back (`message`) and written together
+    (`flush`), except that a repeat of a held row writes the rows held so far
+    first, because it must name its original's id.
+    """
+
+    def __init__(self, conn, arrivals: list, now: datetime, window: timedelta, digest_key: bytes):
+        self.conn, self.now, self.window, self._key = conn, now, window, digest_key
+        self._held: list[_New] = []
+        senders = {_sender(a) for a in arrivals if not isinstance(a, ReceiptArrival)}
+        self._latest = (_latest(conn, senders, now - window)
+                        if senders and window > timedelta(0) else {})
+
+    def message(self, row: dict) -> _New:
+        """Hold ``row`` (kind, text, addresses ...) to be written as a new inbox row."""
+        digest = redaction.digest(self._key, row["kind"], row["text"])
+        pair = (row["source_addr"], row["destination_addr"])
+        original = self._original_of(pair, digest) if self.window > timedelta(0) else None
+        new = _New(dict(row, text_digest=digest, state="received", received_at=self.now,
+                        duplicate_of=original))
+        self._held.append(new)
+        first_at = self.now if original is None else self._latest[pair].first_at
+        self._latest[pair] = _Latest(new, digest, original, first_at)
+        return new
+
+    def _original_of(self, pair: tuple, digest: str) -> int | None:
+        """The MO that one with ``digest`` from ``pair`` repeats, if it is a redelivery.
+
+        Only a repeat of the phone's *latest* MO to this short code counts: an
+        SMSC retries the message whose answer it lost before it moves on, while
+        "BAL", "LANG SW", "BAL" from a member is three questions, and the last
+        must see the new language (and a new balance after a redemption).
+        """
+        # By digest, not text: the text of a command with a PIN is masked once it has run.
+        latest = self._latest.get(pair)
+        if latest is None or latest.text_digest != digest:
+            return None
+        if latest.duplicate_of is not None:
+            # The window counts from the first delivery, so retries cannot stretch it.
+            return latest.duplicate_of if latest.first_at >= self.now - self.window else None
+        if latest.message.id is None:
+            self.flush()
+        return latest.message.id
+
+    def flush(self) -> None:
+        """Write the rows held, in one statement, in the order they came."""
+        if not self._held:
+            return
+        held, self._held = self._held, []
+        ids = batching.insert_ids(self.conn, inbox, [new.row for new in held])
+        for new, inbox_id in zip(held, ids):
+            new.id = inbox_id
+            if new.row["duplicate_of"] is not None:
+                log.info("mo.redelivered", message_id=inbox_id,
+                         original_id=new.row["duplicate_of"])
+
+
+def _sender(arrival) -> str:
+    return arrival.row["source_addr"] if isinstance(arrival, Whole) else arrival.source_addr
+
+
+_FIRST = inbox.alias("first")      # a duplicate's original, for when its window began
+
+
+def _latest(conn, senders: set[str], since: datetime) -> dict[tuple, _Latest]:
+    """Each sender's latest MO to each short code since ``since``, by (sender, short code)."""
+    newest = (select(func.max(inbox.c.id))
+              .where(batching.among(conn, inbox.c.source_addr, sorted(senders)),
+                     inbox.c.received_at >= since)
+              .group_by(inbox.c.source_addr, inbox.c.destination_addr))
+    rows = conn.execute(
+        select(inbox.c.id, inbox.c.source_addr, inbox.c.destination_addr, inbox.c.text_digest,
+               inbox.c.duplicate_of, inbox.c.received_at, _FIRST.c.received_at.label("first_at"))
+        .outerjoin(_FIRST, _FIRST.c.id == inbox.c.duplicate_of)
+        .where(inbox.c.id.in_(newest.scalar_subquery()))).all()
+    return {(row.source_addr, row.destination_addr): _Latest(
+        _New(None, row.id), row.text_digest, row.duplicate_of,
+        as_utc(row.first_at if row.duplicate_of is not None else row.received_at))
+        for row in rows}
 
 
 def _key(source_addr: str, destination_addr: str, reference: int, total: int) -> list:
@@ -109,34 +206,8 @@ def _key(source_addr: str, destination_addr: str, reference: int, total: int) ->
             mo_parts.c.reference == reference, mo_parts.c.total == total]
 
 
-def _redelivery_of(conn, row: dict, now: datetime, window: timedelta) -> int | None:
-    """The MO that ``row`` repeats, if it is a redelivery.
-
-    Only a repeat of the phone's *latest* MO to this short code counts: an
-    SMSC retries the message whose answer it lost before it moves on, while
-    "BAL", "LANG SW", "BAL" from a member is three questions, and the last
-    must see the new language (and a new balance after a redemption).
-    """
-    # By digest, not text: the text of a command with a PIN is masked once it has run.
-    latest = conn.execute(select(inbox.c.id, inbox.c.text_digest,
-                                 inbox.c.duplicate_of).where(and_(
-        inbox.c.source_addr == row["source_addr"],
-        inbox.c.destination_addr == row["destination_addr"],
-        inbox.c.received_at >= now - window,
-    )).order_by(inbox.c.id.desc()).limit(1)).first()
-    if latest is None or latest.text_digest != row["text_digest"]:
-        return None
-    if latest.duplicate_of is None:
-        return latest.id
-    # The window counts from the first delivery, so retries cannot stretch it.
-    first_at = conn.execute(select(inbox.c.received_at).where(
-        inbox.c.id == latest.duplicate_of)).scalar()
-    return latest.duplicate_of if as_utc(first_at) >= now - window else None
-
-
-def _take_part(conn, arrival: PartArrival, now: datetime, window: timedelta,
-               digest_key: bytes) -> int | None:
-    part = arrival.part
+def _take_part(batch: _Batch, arrival: PartArrival) -> _New | None:
+    conn, part = batch.conn, arrival.part
     key = _key(arrival.source_addr, arrival.destination_addr, part.reference, part.total)
     known = conn.execute(select(mo_parts.c.sequence, mo_parts.c.inbox_id).where(and_(*key))).all()
     fields = dict(bind=arrival.bind, reference=part.reference, total=part.total,
@@ -147,7 +218,7 @@ def _take_part(conn, arrival: PartArrival, now: datetime, window: timedelta,
         return None
     conn.execute(insert(mo_parts).values(
         source_addr=arrival.source_addr, destination_addr=arrival.destination_addr,
-        data_coding=arrival.data_coding, body=arrival.body, received_at=now, **fields))
+        data_coding=arrival.data_coding, body=arrival.body, received_at=batch.now, **fields))
     if len(known) + 1 < part.total:
         log.info("mo.part_stored", have=len(known) + 1, **fields)
         return None
@@ -157,13 +228,14 @@ def _take_part(conn, arrival: PartArrival, now: datetime, window: timedelta,
     except sms_text.TextError as error:
         kind, text = "unreadable", ""
         log.info("mo.unreadable", bind=arrival.bind, reason=str(error))
-    inbox_id = _take_message(conn, dict(
+    joined = batch.message(dict(
         bind=arrival.bind, source_addr=arrival.source_addr,
         destination_addr=arrival.destination_addr, text=text,
-        data_coding=parts[0].data_coding, kind=kind), now, window, digest_key)
-    _close(conn, key, inbox_id)
-    log.info("mo.parts_joined", message_id=inbox_id, **fields)
-    return inbox_id
+        data_coding=parts[0].data_coding, kind=kind))
+    batch.flush()           # its parts are closed by its id
+    _close(conn, key, joined.id)
+    log.info("mo.parts_joined", message_id=joined.id, **fields)
+    return joined
 
 
 def _stored(conn, key) -> list[StoredPart]:

@@ -15,7 +15,9 @@ inbox's batch commit); the report checks that every acknowledged MO is in the in
 its reply in the outbox.
 
 Reported: MOs offered and acknowledged, replies received, MT throughput over the sending
-window, latency p50/p95/p99/max, the gateway's peak RSS, and, with --profile, the top of a
+window, latency p50/p95/p99/max, the gateway's peak RSS, CPU per MO (the whole gateway
+process, its database threads by call, and on PostgreSQL the server's backends for the
+bench's database, which share the machine's cores), and, with --profile, the top of a
 cProfile of the reactor thread and the database threads together.
 """
 
@@ -62,6 +64,11 @@ def smsc_main(args) -> int:
         yield simulator.wait_bound()
         yield load.run(reactor, task)
         print(RESULT + json.dumps(load.report()), flush=True)
+        # Stay until the gateway has unbound (at most 10 s): leaving at once would cut off
+        # the submit_sm_resp of the last MTs, whose rows the check would then find queued.
+        deadline = time.monotonic() + 10
+        while simulator.bound and time.monotonic() < deadline:
+            yield task.deferLater(reactor, 0.05, lambda: None)
         reactor.stop()
 
     reactor.callWhenRunning(run)
@@ -188,6 +195,10 @@ def run_gateway(args, url) -> dict:
                      log_level=args.log_level,
                      inbox_batch_window=args.batch_window or base.inbox_batch_window)
     gateway = Gateway(config, reactor, engine=engine)
+    if args.db_threads:
+        gateway.db._size = args.db_threads
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
     profiler = _Profiler(gateway.db) if args.profile else None
     db_cpu = _count_cpu(gateway.db)
     outcome = {}
@@ -196,12 +207,14 @@ def run_gateway(args, url) -> dict:
         outcome["load"] = json.loads(line[len(RESULT):]) if line.startswith(RESULT) else None
         outcome["cpu"] = _cpu_seconds() - outcome["cpu"]
         outcome["db_cpu"] = db_cpu - outcome["db_cpu"]
+        outcome["server_cpu"] = _server_cpu(engine) - outcome["server_cpu"]
         gateway.stopService().addBoth(lambda _: reactor.stop())
 
     def started(_):
         if profiler:
             profiler.start()
         outcome["cpu"], outcome["db_cpu"] = _cpu_seconds(), Counter(db_cpu)
+        outcome["server_cpu"] = _server_cpu(engine)
         threads.deferToThread(child.stdout.readline).addCallback(finished)
 
     reactor.callWhenRunning(lambda: gateway.startService().addCallback(started))
@@ -212,10 +225,13 @@ def run_gateway(args, url) -> dict:
     offered = max(1, outcome["load"]["offered"])
     return dict(database=args.database, rate=args.rate, seconds=args.seconds,
                 window=args.window, log=f"{args.log_format}/{args.log_level}",
-                inbox_batch_window=config.inbox_batch_window,
+                inbox_batch_window=config.inbox_batch_window, db_threads=gateway.db._size,
+                switch_interval=sys.getswitchinterval(),
                 load=outcome["load"], checks=_checks(engine),
                 cpu_ms_per_mo=dict(
                     all=round(1000 * outcome["cpu"] / offered, 2),
+                    postgresql_server=round(1000 * outcome["server_cpu"] / offered, 2)
+                    if engine.dialect.name == "postgresql" else None,
                     database_threads=round(1000 * sum(outcome["db_cpu"].values()) / offered, 2),
                     by_database_call={name: round(1000 * seconds / offered, 3) for name, seconds
                                       in outcome["db_cpu"].most_common(8)}),
@@ -225,6 +241,33 @@ def run_gateway(args, url) -> dict:
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+class _ServerCpu(Counter):
+    """CPU seconds by PostgreSQL backend pid; a pid missing at the start counts from zero."""
+
+    def __sub__(self, start) -> float:
+        return sum(seconds - start.get(pid, 0.0) for pid, seconds in self.items())
+
+
+def _server_cpu(engine) -> _ServerCpu:
+    """CPU seconds of the PostgreSQL backends serving the bench's database (it shares the cores)."""
+    spent = _ServerCpu()
+    if engine.dialect.name != "postgresql":
+        return spent
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity "
+                                 "WHERE datname = current_database()")).scalars().all()
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:             # gone, or another host's
+            continue
+        spent[pid] = (int(fields[11]) + int(fields[12])) / ticks    # utime, stime
+    return spent
 
 
 def _count_cpu(db) -> Counter:
@@ -312,6 +355,10 @@ def main(argv=None) -> int:
     parser.add_argument("--window", type=int, default=10, help="the bind's submit_sm window")
     parser.add_argument("--batch-window", type=float, help="the inbox's batch window in "
                         "seconds (default: the config's)")
+    parser.add_argument("--db-threads", type=int, help="the database thread pool's size "
+                        "(default: the gateway's, 1 on SQLite, 4 on PostgreSQL)")
+    parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval for the "
+                        "gateway (default: Python's, 0.005 s)")
     parser.add_argument("--log", help="write the gateway's log here (default: discard)")
     parser.add_argument("--log-format", choices=("console", "json"), default="json")
     parser.add_argument("--log-level", default="info")

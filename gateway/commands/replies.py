@@ -47,8 +47,12 @@ _GSM_EXTENDED = frozenset("\f^{}\\[~]|€")  # two septets each: an escape, then
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 
+# Worked out once: dispatch asks for every reply, and TEMPLATES never changes after import.
+_LANGUAGES: tuple[str, ...] = tuple(dict.fromkeys(language for _, language in TEMPLATES))
+
+
 def languages() -> tuple[str, ...]:
-    return tuple(dict.fromkeys(language for _, language in TEMPLATES))
+    return _LANGUAGES
 
 
 def render(name: str, language: str, **values: object) -> str:

@@ -7,7 +7,9 @@ processes claiming at the same instant pass each other by instead of
 queueing.  A lease that runs out (its process died) makes the row claimable
 again: at-least-once, never lost.
 
-Outcomes are written in one transaction per batch.  "Submitted" is written
+Outcomes are written in one transaction per batch, each kind in one
+statement: an executemany, or on PostgreSQL an UPDATE from arrays of the
+batch's values (one round trip, and a text that stays the same).  "Submitted" is written
 whatever the lease says (the SMSC took the message: that is a fact), every
 other outcome only while the writer's claim still holds, so a sender whose
 lease ran out can never undo the claim of the one that took over.
@@ -18,7 +20,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from gateway.store.models import outbox
 
@@ -56,6 +59,33 @@ _HELD = (update(outbox).where(and_(outbox.c.id == bindparam("row_id"),
          .values(claimed_by=None, claimed_until=None, **_SET))
 
 
+def _unnested(held: bool):
+    """`_TAKEN` or `_HELD` for PostgreSQL: every row's values in one array per column."""
+    names = ["row_id", *(f"new_{name}" for name in _FIELDS)] + (["token"] if held else [])
+    types = dict(row_id=outbox.c.id.type, token=outbox.c.claimed_by.type,
+                 **{f"new_{name}": outbox.c[name].type for name in _FIELDS})
+    given = (func.unnest(*(bindparam(name, type_=ARRAY(types[name])) for name in names))
+             .table_valued(*names).render_derived(name="given"))
+    match = [outbox.c.id == given.c.row_id]
+    if held:
+        match.append(outbox.c.claimed_by == given.c.token)
+    return (update(outbox).where(*match)
+            .values(claimed_by=None, claimed_until=None,
+                    **{name: given.c[f"new_{name}"] for name in _FIELDS}))
+
+
+_UNNESTED = {False: _unnested(False), True: _unnested(True)}
+
+
+def _update(conn, rows: list[dict], held: bool) -> None:
+    # PostgreSQL: one statement of fixed text, not one per row (psycopg's executemany
+    # pipelines them, but pays for each); a row twice in a batch keeps them in order.
+    if conn.dialect.name != "postgresql" or len({row["row_id"] for row in rows}) < len(rows):
+        conn.execute(_HELD if held else _TAKEN, rows)
+        return
+    conn.execute(_UNNESTED[held], {name: [row[name] for row in rows] for name in rows[0]})
+
+
 def record(conn, outcomes: Iterable[dict]) -> None:
     """Write outcomes: dicts of row_id, token and every name in ``_FIELDS``."""
     taken, held = [], []
@@ -67,11 +97,11 @@ def record(conn, outcomes: Iterable[dict]) -> None:
         else:
             held.append(dict(values, token=outcome["token"]))
     if taken:
-        conn.execute(_TAKEN, taken)
+        _update(conn, taken, held=False)
         # The segments receipts are matched against, in the same transaction.
-        from gateway.delivery import record_submitted
-        for values in taken:
-            record_submitted(conn, values["row_id"], (values["new_smsc_message_ids"] or "").split(" "),
-                             values["new_submitted_at"])
+        from gateway.delivery import record_submitted_many
+        record_submitted_many(conn, [
+            (values["row_id"], (values["new_smsc_message_ids"] or "").split(" "),
+             values["new_submitted_at"]) for values in taken])
     if held:
-        conn.execute(_HELD, held)
+        _update(conn, held, held=True)

@@ -225,3 +225,97 @@ def test_the_sender_marks_for_untaken_segments_make_no_segment(engine):
     with engine.connect() as conn:
         assert conn.execute(select(mt_segments.c.part, mt_segments.c.message_id)).all() == [
             (1, "7")]
+
+
+# -- batches (one query for the senders' latest MOs, one INSERT, one segment INSERT) -----------
+
+def test_a_batch_judges_each_mo_against_the_ones_before_it_in_the_batch(engine):
+    other = "254722000111"
+    batch = [whole(), whole(), whole("HELP"), whole("HELP"), whole(source=other), whole(),
+             whole(source=other)]
+    ids = run(engine, intake.take, batch, T0, WINDOW)
+    assert ids == sorted(ids)          # written in the order they came
+    bal, bal_again, help_, help_again, theirs, bal_third, theirs_again = ids
+    assert {row.id: row.duplicate_of for row in inbox_rows(engine)} == {
+        bal: None, bal_again: bal, help_: None, help_again: help_, theirs: None,
+        bal_third: None,               # "BAL", "HELP", "BAL": a new question
+        theirs_again: theirs}
+
+
+def test_a_batch_repeating_a_repeat_names_the_first_delivery(engine):
+    [first] = run(engine, intake.take, [whole()], T0, WINDOW)
+    again = run(engine, intake.take, [whole(), whole()], T0 + timedelta(minutes=1), WINDOW)
+    assert again == sorted(again)
+    assert [row.duplicate_of for row in inbox_rows(engine)] == [None, first, first]
+
+
+def test_a_batch_after_the_window_of_the_first_delivery_starts_afresh(engine):
+    [first] = run(engine, intake.take, [whole()], T0, WINDOW)
+    run(engine, intake.take, [whole()], T0 + timedelta(minutes=10), WINDOW)
+    fresh, again = run(engine, intake.take, [whole(), whole()], T0 + timedelta(minutes=16),
+                       WINDOW)
+    duplicate_of = {row.id: row.duplicate_of for row in inbox_rows(engine)}
+    assert (duplicate_of[fresh], duplicate_of[again]) == (None, fresh)
+
+
+def test_a_long_message_joined_inside_a_batch_keeps_the_order_of_ids(engine):
+    ids = run(engine, intake.take, [whole("HELP"), part(1, b"BA", total=2),
+                                    whole(source="254722000111"), part(2, b"L", total=2),
+                                    whole()], T0, WINDOW)
+    assert ids[1] is None and ids[0] < ids[2] < ids[3] < ids[4]
+    assert [(row.id, row.text, row.duplicate_of) for row in inbox_rows(engine)] == [
+        (ids[0], "HELP", None), (ids[2], "BAL", None), (ids[3], "BAL", None),
+        (ids[4], "BAL", ids[3])]       # the joined BAL was its sender's latest
+
+
+def submitted(outbox_id, ids, token="t"):
+    return dict(row_id=outbox_id, token=token, state="submitted", attempts=1,
+                next_attempt_at=T0, error=None, smsc_message_ids=ids, submitted_at=T0)
+
+
+def test_a_batch_of_outcomes_takes_the_receipts_that_came_before_it(engine):
+    from gateway.store import outbox as outbox_store
+
+    receipt(engine, "1001", "DELIVRD", id_format="as_is")
+    receipt(engine, "2002", "UNDELIV", id_format="as_is")
+    receipt(engine, "3e9", "ENROUTE", id_format="decimal")    # 1001 in hex: not this bind's
+    mts = [make_mt(engine, f"mo:{n}:0") for n in range(3)]
+    run(engine, outbox_store.record, [submitted(mts[0], "1001 1002"),
+                                      submitted(mts[1], "- 2002"),
+                                      submitted(mts[2], "3003")])
+    assert [statuses(engine, mt) for mt in mts] == [
+        (["DELIVRD", None], "DELIVRD"), (["UNDELIV"], "UNDELIV"), ([None], None)]
+    with engine.connect() as conn:
+        kept = conn.execute(select(unmatched_receipts.c.message_key, unmatched_receipts.c.outbox_id)
+                            .order_by(unmatched_receipts.c.id)).all()
+    assert kept == [("1001", mts[0]), ("2002", mts[1]), ("3e9", None)]
+
+
+def test_an_early_receipt_goes_to_the_first_of_two_segments_with_its_id(engine):
+    receipt(engine, "77", "DELIVRD", id_format="as_is")
+    first, second = make_mt(engine, "mo:1:0"), make_mt(engine, "mo:2:0")
+    run(engine, delivery.record_submitted_many, [(first, ["77"], T0), (second, ["77"], T0)])
+    assert (statuses(engine, first), statuses(engine, second)) == (
+        (["DELIVRD"], "DELIVRD"), ([None], None))
+
+
+def test_a_batch_of_outcomes_writes_only_what_each_claim_still_holds(engine):
+    from sqlalchemy import update
+
+    from gateway.store import outbox as outbox_store
+
+    mts = [make_mt(engine, f"mo:{n}:0") for n in range(4)]
+    with engine.begin() as conn:
+        conn.execute(update(outbox).values(claimed_by="mine", claimed_until=T0))
+        conn.execute(update(outbox).where(outbox.c.id.in_(mts[2:])).values(claimed_by="theirs"))
+    retry = dict(submitted(0, None), state="queued", attempts=1, error="throttled",
+                 submitted_at=None, next_attempt_at=T0 + timedelta(seconds=30), token="mine")
+    run(engine, outbox_store.record, [
+        dict(retry, row_id=mts[0]), dict(retry, row_id=mts[2]),      # theirs now: left alone
+        submitted(mts[1], "11", token="mine"), submitted(mts[3], "33", token="mine")])
+    with engine.connect() as conn:
+        rows = conn.execute(select(outbox.c.state, outbox.c.error, outbox.c.claimed_by)
+                            .order_by(outbox.c.id)).all()
+    # "Submitted" is a fact whoever holds the row; the rest only under the writer's claim.
+    assert rows == [("queued", "throttled", None), ("submitted", None, None),
+                    ("queued", None, "theirs"), ("submitted", None, None)]
