@@ -21,11 +21,13 @@ from twisted.internet import defer
 import agents as agent_rules
 from gateway import redaction
 from gateway.agency import AgencyService, AgencySettings, AgencySweeper
+from gateway.agency.queued import AgencyPostings
 from gateway.config import GatewayConfig
 from gateway.keyword_reload import LiveKeywords
 from gateway.ledger_poster import LedgerPoster
 from gateway.pipeline import Inbox, Processor
-from gateway.redeem import Pins, RedemptionService
+from gateway.redeem import Pins, RedemptionService, postings
+from gateway.remote_reads import RemoteReads
 from gateway.sender import Sender
 from gateway.smpp.bind import SmppBind
 from gateway.store import migrate
@@ -52,14 +54,12 @@ def build_redemptions(config: GatewayConfig, ledger: EmbeddedLedger) -> Redempti
         max_quantity=config.redemption.max_quantity)
 
 
-def build_agency(config: GatewayConfig, ledger: EmbeddedLedger) -> AgencyService | None:
+def build_agency(config: GatewayConfig, ledger: EmbeddedLedger) -> AgencyService:
     """Assisted redemption as configured (config/agents.toml, config/commissions.toml).
 
-    Its hold, approval and claw-backs post in the MO's own transaction, so it needs the embedded
-    ledger; with the central ledger the agent commands answer "try later" (not built yet).
+    With the embedded ledger its hold, approval and claw-backs post in the MO's own transaction;
+    with the central ledger they are queued for the `LedgerPoster` (gateway/agency/queued.py).
     """
-    if config.ledger.kind != "embedded":
-        return None
     agents_config = config.agents
     return AgencyService(AgencySettings(
         limits=agent_rules.load_limits(agents_config.rules_path),
@@ -69,7 +69,15 @@ def build_agency(config: GatewayConfig, ledger: EmbeddedLedger) -> AgencyService
         dispute_window=timedelta(seconds=agents_config.dispute_window),
         currency=agents_config.settlement_currency,
         settlement_per_point=agents_config.settlement_per_point,
-        namespace=config.ledger.namespace), ledger)
+        namespace=config.ledger.namespace), ledger if config.ledger.kind == "embedded" else None)
+
+
+def build_postings_owners(redemptions: RedemptionService, agency: AgencyService,
+                          keywords) -> postings.Owners:
+    """Who settles each queued posting, by its purpose: self-redemption or the agency."""
+    return postings.Owners({
+        **{purpose: postings.Owner(redemptions.settle) for purpose in postings.SELF_REDEMPTION},
+        **AgencyPostings(agency, keywords).owners()})
 
 
 def _ledger_service(config: GatewayConfig, ledger: EmbeddedLedger, db, reactor):
@@ -111,26 +119,29 @@ class Gateway(service.MultiService):
         self.sender = Sender(self.db, self.binds, reactor, self.now, instance=_instance_name())
         self.redemptions = build_redemptions(config, self.ledger)
         self.agency = build_agency(config, self.ledger)
+        self.ledger_service = _ledger_service(config, self.ledger, self.db, reactor)
+        # BAL and HIST read the central ledger before their MO's transaction (remote_reads.py).
+        self.remote_reads = (None if config.ledger.kind == "embedded" else RemoteReads(
+            self.db, self.ledger_service, reactor, timeout=config.ledger.read_timeout))
         self.processor = Processor(
             self.db, self.ledger, self.keywords.current, self.now,
             default_language=config.default_language, region=config.phone_region,
             replies_queued=self.sender.take, leases=self.sender.leases,
-            redemptions=self.redemptions, agency=self.agency)
+            redemptions=self.redemptions, agency=self.agency, remote_reads=self.remote_reads)
         for bind in self.binds:
             bind.setServiceParent(self)
-        self.ledger_service = _ledger_service(config, self.ledger, self.db, reactor)
-        LedgerPoster(self.db, self.ledger_service, self.redemptions.settle, reactor, self.now,
+        owners = build_postings_owners(self.redemptions, self.agency, self.keywords.current)
+        LedgerPoster(self.db, self.ledger_service, owners.settle, reactor, self.now,
                      initial_delay=config.ledger.retry_initial_delay,
                      max_delay=config.ledger.retry_max_delay,
-                     settled=self.sender.wake).setServiceParent(self)
+                     settled=self.sender.wake, delayed=owners.delayed).setServiceParent(self)
         self.ussd = build_ussd(self)              # after the binds, sender and redemptions
         if config.ledger.kind == "embedded":      # the central service sweeps its own holds
             HoldSweeper(self.ledger, self.db.run, reactor,
                         interval=config.ledger.hold_sweep_interval).setServiceParent(self)
-        if self.agency is not None:
-            AgencySweeper(self.agency, self.db.run, reactor, self.now,
-                          interval=config.agents.sweep_interval,
-                          swept=self.sender.wake).setServiceParent(self)
+        AgencySweeper(self.agency, self.db.run, reactor, self.now,
+                      interval=config.agents.sweep_interval,
+                      swept=self.sender.wake).setServiceParent(self)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.reactor.seconds(), timezone.utc)

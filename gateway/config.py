@@ -84,6 +84,7 @@ class LedgerConfig:
     retry_initial_delay: float = 0.5
     retry_max_delay: float = 60.0
     hold_sweep_interval: float = 5.0
+    read_timeout: float = 2.0           # BAL/HIST wait this long for the service, then "not now"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +106,7 @@ class UssdConfig:
     menus_path: str = ""                # absolute; "" until load() resolves it
     session_timeout: float = 180.0      # seconds a dialogue may wait for its next answer
     reply_budget: float = 15.0          # seconds before the screen says "by SMS" instead
+    push_bind: str = ""                 # the bind that asks members to approve by USSD push; "": none
     http_port: int | None = None        # the aggregator callback; None: not served
     http_interface: str = "127.0.0.1"
     http_path: str = "/ussd"
@@ -261,6 +263,7 @@ _LEDGER_FIELDS = (
     _Field("retry_initial_delay", _SECONDS, _number(float, 0, above=True), 0.5),
     _Field("retry_max_delay", _SECONDS, _number(float, 0, above=True), 60.0),
     _Field("hold_sweep_interval", _SECONDS, _number(float, 0, above=True), 5.0),
+    _Field("read_timeout", _SECONDS, _number(float, 0, above=True), 2.0),
 )
 
 _REDEMPTION_FIELDS = (
@@ -277,6 +280,7 @@ _USSD_FIELDS = (
     _Field("menus", "a file path", _string(1), "ussd.toml", "menus_path"),
     _Field("session_timeout", "a number of seconds from 10 to 3600", _number(float, 10, 3600), 180.0),
     _Field("reply_budget", "a number of seconds from 0.5 to 120", _number(float, 0.5, 120), 15.0),
+    _Field("push_bind", "the name of a bind whose ussd_dialect can push", _string(0, 64), ""),
 )
 
 _USSD_HTTP_FIELDS = (

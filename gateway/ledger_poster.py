@@ -4,11 +4,12 @@ With the central ledger (``[ledger] kind = "http"``) every redemption and revers
 ``ledger_postings`` (gateway/redeem/postings.py) until this service sends it.  Each round
 claims the due rows (with a lease, so gateway processes sharing the database do not send the
 same row at once), posts each through the `Ledger` interface, and records the outcome in one
-transaction with its consequences (the redemption completed or failed, the member's SMS
-queued), then wakes the sender.  If the ledger cannot be reached, the row is put back with a
-backoff (doubling up to ``max_delay``) and the round ends; nothing is lost while it is away,
-and a posting sent twice (a crash between sending and recording) still posts once, because
-the ledger keys transfers by id.
+transaction with its consequences (``settle``: self-redemption's or the agency's, routed by
+`postings.Owners`; the redemption completed or failed, the SMS queued), then wakes the sender.
+If the ledger cannot be reached, the row is put back with a backoff (doubling up to
+``max_delay``), its owner hears of it once (``delayed``: an agent is told "being processed"),
+and the round ends; nothing is lost while it is away, and a posting sent twice (a crash between
+sending and recording) still posts once, because the ledger keys transfers by id.
 
 With the embedded ledger postings are made in the transaction that queued them, so this
 service has nothing to do but pick up any row an earlier configuration left queued.
@@ -33,10 +34,12 @@ class LedgerPoster(service.Service):
     def __init__(self, db, ledger: Ledger, settle: Callable, clock,
                  now: Callable[[], datetime], *, interval: float = 2.0,
                  initial_delay: float = 0.5, max_delay: float = 60.0, lease: float = 120.0,
-                 batch: int = 50, settled: Callable[[], object] = lambda: None):
+                 batch: int = 50, settled: Callable[[], object] = lambda: None,
+                 delayed: Callable | None = None):
         self._db = db
         self._ledger = ledger
-        self._settle = settle           # RedemptionService.settle(conn, posting, error, now)
+        self._settle = settle           # postings.Owners.settle(conn, posting, error, now)
+        self._delayed = delayed         # postings.Owners.delayed(conn, posting, now), or None
         self._clock = clock
         self._now = now
         self._initial_delay = initial_delay
@@ -81,8 +84,7 @@ class LedgerPoster(service.Service):
                 if retry_at is not None:
                     # The ledger is away: the rest would wait just the same; give them back.
                     for rest in due[n + 1:]:
-                        yield self._db.run(postings.retry_later, rest.id, retry_at,
-                                           "LedgerUnavailable")
+                        yield self._put_back(rest, retry_at, "LedgerUnavailable")
                     break
         except Exception as error:  # a round must never kill the loop
             log.error("poster.round_failed", error=f"{type(error).__name__}: {error}"[:200])
@@ -99,7 +101,7 @@ class LedgerPoster(service.Service):
         except Exception as trouble:  # LedgerUnavailable, or anything else: try again later
             delay = min(self._initial_delay * 2 ** (posting.attempts - 1), self._max_delay)
             retry_at = self._now() + timedelta(seconds=delay)
-            yield self._db.run(postings.retry_later, posting.id, retry_at, type(trouble).__name__)
+            yield self._put_back(posting, retry_at, type(trouble).__name__)
             log.warning("poster.ledger_unreachable", posting=posting.id, retry_in=delay,
                         error=type(trouble).__name__)
             return retry_at
@@ -110,12 +112,27 @@ class LedgerPoster(service.Service):
         return None
 
     @defer.inlineCallbacks
+    def _put_back(self, posting: postings.Posting, retry_at: datetime, error: str):
+        """Try again at ``retry_at``; after the first failed try the owner may tell someone."""
+        told = posting.attempts == 1 and self._delayed is not None
+        yield self._db.run(self._retry_later, posting, retry_at, error, told)
+        if told:
+            self._settled()             # the "being processed" SMS, if any, goes now
+
+    def _retry_later(self, conn, posting: postings.Posting, retry_at: datetime, error: str,
+                     tell: bool) -> None:
+        postings.retry_later(conn, posting.id, retry_at, error)
+        if tell:
+            self._delayed(conn, posting, self._now())
+
+    @defer.inlineCallbacks
     def _resolve(self, posting: postings.Posting):
         """The posting's transfers with the configured ledger's account ids (cached)."""
         for planned in posting.transfers:
-            for kind, reference in (planned.debit, planned.credit):
+            for kind, reference in filter(None, (planned.debit, planned.credit)):
                 key = (kind, reference, planned.ledger)
                 if key not in self._accounts:
                     self._accounts[key] = yield self._ledger.open_account(
-                        kind, reference, ledger=planned.ledger)
+                        kind, reference, ledger=planned.ledger,
+                        no_overdraft=not postings.may_overdraw(kind))
         return postings.resolve(posting, lambda *key: self._accounts[key])

@@ -19,10 +19,12 @@ from gateway.redeem import Redemption, Refusal, Refused
 
 
 class RedemptionServices:
-    """Mixed into `LedgerServices`, which holds ``_conn``, ``_ledger``, ``_now`` and
-    ``_redemptions`` (a `RedemptionService`, or None where redeeming is not set up)."""
+    """Mixed into `LedgerServices`, which holds ``_conn``, ``_ledger``, ``_now``,
+    ``_redemptions`` (a `RedemptionService`, or None where redeeming is not set up) and
+    ``_remote`` (the central ledger's figures read before the transaction, or None)."""
 
     _redemptions = None
+    _remote = None
 
     def catalogue(self, language: str) -> tuple[context.CatalogEntry, ...]:
         return tuple(
@@ -44,6 +46,8 @@ class RedemptionServices:
         return self._refused(done, member, item, language)
 
     def history(self, member: context.Member, limit: int) -> tuple[context.Movement, ...]:
+        if self._remote is not None:    # the central ledger's journal, not this gateway's queue
+            return self._remote_figure(self._remote.history, member, limit)
         lines = self._service().history(self._conn, member.id, limit)
         # Queued mode names a redemption "redeem (processing)": the movement is the redeem.
         return tuple(context.Movement(line["at"], line["points"], line["what"].split(" ")[0],

@@ -130,8 +130,8 @@ class Inbox:
 
         def committed(ids):
             for (arrival, waiting), inbox_id in zip(batch, ids):
-                if inbox_id is not None:
-                    log.info("mo.committed", message_id=inbox_id, bind=_bind_of(arrival))
+                if inbox_id is not None:    # at info, "mo.processed" follows with the id
+                    log.debug("mo.committed", message_id=inbox_id, bind=_bind_of(arrival))
                 waiting.callback(Status.OK)
             new = [inbox_id for inbox_id in ids if inbox_id is not None]
             if new:
@@ -194,21 +194,35 @@ class LedgerServices(AgencyServices, RedemptionServices):
     """`commands.context.Services` over the ledger and the gateway's tables, in one transaction.
 
     CAT, REDEEM, HIST and PIN are in `RedemptionServices` (gateway/member_services.py).
+    With the central ledger, ``remote`` is the `remote_reads.Snapshot` of its figures read
+    before the transaction; balances and histories then come from it, never the local tables.
     """
 
-    def __init__(self, conn, ledger, now: Callable[[], datetime], redemptions=None, agency=None):
+    def __init__(self, conn, ledger, now: Callable[[], datetime], redemptions=None, agency=None,
+                 remote=None):
         self._conn = conn
         self._ledger = ledger
         self._now = now
         self._redemptions = redemptions     # a RedemptionService; None: REDEEM says try later
         self._agency = agency               # an AgencyService (gateway/agency/services.py)
+        self._remote = remote               # None: the embedded ledger, read in this transaction
+        self.read_failed = False            # a figure the central ledger did not give in time
 
     def points_balance(self, account_id: int) -> context.Balance:
+        if self._remote is not None:
+            return self._remote_figure(self._remote.balance, account_id)
         balance = self._ledger.balance(self._conn, account_id)
         return context.Balance(available=balance.available, on_hold=balance.on_hold)
 
     def set_opt_out(self, msisdn: str, opted_out: bool) -> None:
         optouts.set_opt_out(self._conn, msisdn, opted_out, self._now())
+
+    def _remote_figure(self, read: Callable, *args):
+        try:
+            return read(*args)
+        except context.ServiceUnavailable:
+            self.read_failed = True
+            raise
 
 
 class Processor:
@@ -219,12 +233,16 @@ class Processor:
     the batch goes to the database), which saves it a claiming query per
     batch; ``replies_queued(claimed_rows, count)`` hands them over after the
     commit, with the count of all replies queued.
+
+    With the central ledger, ``remote_reads`` (gateway/remote_reads.py) reads
+    the figures a batch's BAL and HIST show before its transaction begins.
     """
 
     def __init__(self, db, ledger, keywords: Callable, now: Callable[[], datetime], *,
                  default_language: str, region: str,
                  replies_queued: Callable[[list, int], None],
-                 leases: Callable[[], dict] = dict, redemptions=None, agency=None):
+                 leases: Callable[[], dict] = dict, redemptions=None, agency=None,
+                 remote_reads=None):
         self._db = db
         self._ledger = ledger
         self._redemptions = redemptions      # the RedemptionService behind REDEEM, HIST, PIN
@@ -235,9 +253,16 @@ class Processor:
         self._region = region                # for phone numbers typed in commands
         self._replies_queued = replies_queued
         self._leases = leases
+        self._remote_reads = remote_reads
 
     def process(self, inbox_ids: Iterable[int]) -> defer.Deferred:
-        done = self._db.run(self._process_batch, list(inbox_ids), self._leases())
+        ids = list(inbox_ids)
+        if self._remote_reads is None:
+            done = self._db.run(self._process_batch, ids, self._leases())
+        else:   # the central ledger's figures first: nothing is written until they are in
+            done = self._remote_reads.for_batch(ids, self._keywords(), self._region)
+            done.addCallback(lambda snapshot: self._db.run(self._process_batch, ids,
+                                                           self._leases(), snapshot))
         done.addCallback(lambda queued: queued.count and self._replies_queued(
             queued.claimed, queued.count))
         done.addErrback(lambda f: log.error("mo.process_failed", error=f.getErrorMessage()))
@@ -250,7 +275,8 @@ class Processor:
         ).scalars()))
         return pending.addCallback(self.process)
 
-    def _process_batch(self, conn, inbox_ids: list[int], leases: dict) -> "_Writes":
+    def _process_batch(self, conn, inbox_ids: list[int], leases: dict,
+                       remote=None) -> "_Writes":
         """Run a batch of MOs in one transaction; what it queued.
 
         The hot path at load, so the statements are batched: one claim for
@@ -267,7 +293,7 @@ class Processor:
         for row in rows:
             if row.duplicate_of is not None:
                 writes.flush(conn)          # a replay copies what the first delivery wrote
-                writes.count += self._replay(conn, row)
+                writes.count += self._replay(conn, row, remote)
                 continue
             member = found.get(row.source_addr)
             request = context.Request(msisdn=row.source_addr, short_code=row.destination_addr,
@@ -275,33 +301,41 @@ class Processor:
             if row.kind != "text":      # "unreadable", "incomplete": the reply says which
                 outcome = _canned(request, row.kind, self._default_language)
             else:
-                outcome = self._execute(conn, request, writes)
+                outcome = self._execute(conn, request, writes, remote)
             self._record(conn, writes, row, member, outcome)
         writes.flush(conn)
         return writes
 
-    def _process_one(self, conn, inbox_id: int) -> int:
+    def _process_one(self, conn, inbox_id: int, remote=None) -> int:
         # Unclaimed: nothing hands these rows to the sender but its own claim.
-        return self._process_batch(conn, [inbox_id], {}).count
+        return self._process_batch(conn, [inbox_id], {}, remote).count
 
-    def _execute(self, conn, request: context.Request, writes: "_Writes") -> context.Outcome:
-        services = LedgerServices(conn, self._ledger, self._now, self._redemptions, self._agency)
+    def _execute(self, conn, request: context.Request, writes: "_Writes",
+                 remote=None) -> context.Outcome:
+        services = LedgerServices(conn, self._ledger, self._now, self._redemptions, self._agency,
+                                  remote)
         try:
             with conn.begin_nested():
                 outcome = dispatch.execute(request, self._keywords(), services,
                                            self._default_language, region=self._region)
             # SMS to other phones (an agent's RDM prompts the member) wake the sender too.
             writes.count += services.notified
+            if services.read_failed:
+                # "Try again in a few minutes" is meant: the same BAL then is a new question,
+                # not a redelivery of this one to be answered with a copy of this reply.
+                conn.execute(update(inbox).where(inbox.c.id == request.message_id)
+                             .values(text_digest=None))
+                log.warning("mo.figures_unavailable", message_id=request.message_id)
             return outcome
         except Exception:
             log.exception("mo.command_crashed", message_id=request.message_id)
             return _canned(request, "try_later", self._default_language)
 
-    def _replay(self, conn, row) -> int:
+    def _replay(self, conn, row, remote=None) -> int:
         """Answer a redelivered MO with its first delivery's replies, never running it again."""
         # If the first delivery is still waiting its turn, it runs now (the
         # claim inside keeps it to once, even racing another processor).
-        self._process_one(conn, row.duplicate_of)
+        self._process_one(conn, row.duplicate_of, remote)
         first = conn.execute(select(inbox.c.command, inbox.c.language).where(
             inbox.c.id == row.duplicate_of)).one()
         count = intake.copy_replies(conn, row.duplicate_of, row, self._now())

@@ -35,7 +35,7 @@ def redact(text: str, table: KeywordTable, region: str) -> str | None:
     """``text`` with its PINs and codes masked (commands/masking.py); None when it has none."""
     folded = fold(text)
     secret = may_be_secret(parse(text, table, region), folded, table)
-    return masked(folded, secret) if secret else None
+    return masked(folded, secret, table) if secret else None
 
 
 def digest(key: bytes, kind: str, text: str) -> str:

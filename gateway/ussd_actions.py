@@ -14,7 +14,9 @@ Agents and members share it: an agent's menu leaves run RDM, AGBAL, SALES and RE
 agent's phone as the sender, as if typed by SMS. A member's pending approvals are the shop
 requests still waiting (`pending_deals`); approving or refusing one runs YES or NO with the
 confirmation code from the member's prompt SMS, typed in the menu: the same proof the SMS channel
-asks for, checked by the same code (a wrong code counts towards cancelling, as by SMS).
+asks for, checked by the same code (a wrong code counts towards cancelling, as by SMS). A request
+pushed to the member's phone (ussd_push.py) is answered with one key: YES or NO run with the code
+the pushing gateway kept (`pushed_code`); without it the member is told to use the SMS's code.
 """
 
 from __future__ import annotations
@@ -44,9 +46,12 @@ class CommandActions:
 
     def __init__(self, services: Any, table: KeywordTable, *, member: Member | None,
                  short_code: str, region: str, default_language: str, request_id: int,
-                 now: Callable[[], datetime], pending: Callable[[], Sequence[Deal]] = tuple):
+                 now: Callable[[], datetime], pending: Callable[[], Sequence[Deal]] = tuple,
+                 pushed_code: Callable[[str, str], str | None] = lambda msisdn, reference: None,
+                 answer_by_sms: Callable[[str], str] = lambda language: ""):
         self._services, self._table = services, table
         self._pending = pending
+        self._pushed_code, self._answer_by_sms = pushed_code, answer_by_sms
         self._member, self._short_code = member, short_code
         self._region, self._default_language = region, default_language
         self._request_id, self._now = request_id, now
@@ -72,6 +77,20 @@ class CommandActions:
 
     def refuse(self, caller: Caller, approval: str, pin: str, key: str) -> str:
         return self._run(caller, "NO", {"code": Secret(pin)}, key)
+
+    def approve_pushed(self, caller: Caller, approval: str, key: str) -> str:
+        return self._answer_pushed(caller, approval, key, "YES")
+
+    def refuse_pushed(self, caller: Caller, approval: str, key: str) -> str:
+        return self._answer_pushed(caller, approval, key, "NO")
+
+    def _answer_pushed(self, caller: Caller, approval: str, key: str, command: str) -> str:
+        # The pushed screen reached this phone and only it, as the prompt SMS does: the code the
+        # gateway drew for it is the proof, never shown or stored (ussd_push.py).
+        code = self._pushed_code(caller.msisdn, approval)
+        if code is None:
+            return self._answer_by_sms(caller.language)
+        return self._run(caller, command, {"code": Secret(code)}, key)
 
     def agent_redeem(self, caller: Caller, msisdn: str, item: str, quantity: int, pin: str,
                      key: str) -> str:

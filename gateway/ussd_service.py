@@ -2,21 +2,24 @@
 
 Start at `UssdService.receive` (a deliver_sm on a bind with a `ussd_dialect`) and
 `UssdService.handle` (the aggregator's callback). Both make a `ussd_sessions.Request`, run
-`Dialogues.step` in one transaction, and only after it commits acknowledge the deliver_sm and send
-the screen. A screen goes out at once on the bind that brought the request (`submit_sm` built by
-the bind's dialect), not through the outbox: a USSD screen is wanted within seconds and only in
-its session, and it is already committed in the session row. The network's reply budget
-(`[ussd] reply_budget`) is raced against the step: when the database or the ledger is slower,
-the phone is shown the menu file's "by SMS" end at once (a fixed text, sent uncommitted because
-what is late is the database itself), and when the step commits its result goes to the outbox as
-an SMS instead. The sweep (on the reactor clock) SMSes any result a stopped gateway never showed,
+`Dialogues.step` in a transaction (shared with other dialogues' steps under load:
+ussd_batches.py), and only after it commits acknowledge the deliver_sm and send the screen. A
+screen goes out at once on the bind that brought the request (`submit_sm` built by the bind's
+dialect, waiting for a slot if the window is full: ussd_sending.py), not through the outbox: a
+USSD screen is wanted within seconds and only in its session, and it is already committed in the
+session row. The network's reply budget (`[ussd] reply_budget`) is raced against the step: when
+the database or the ledger is slower, the phone is shown the menu file's "by SMS" end at once (a
+fixed text, sent uncommitted because what is late is the database itself), and when the step
+commits its result goes to the outbox as an SMS instead. The sweep (on the reactor clock) SMSes any result a stopped gateway never showed,
 and removes expired sessions.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
@@ -28,9 +31,16 @@ from gateway.smpp.codec import Pdu, Status
 from gateway.store.tables_ussd import ussd_sessions
 from gateway.ussd import Dialect, UssdError, UssdSession
 from gateway.ussd.http import Callback
+from gateway.ussd.menu import dialled_steps
+from gateway.ussd_batches import StepBatches
+from gateway.ussd_sending import ScreenSender
 from gateway.ussd_sessions import BEGIN, Dialogues, Request, Step
 
 log = structlog.get_logger(__name__)
+
+# Every request of a dialogue comes from the same phone, and reading a number against its
+# region's numbering plan (phonenumbers) costs more than the rest of reading the request.
+_address_of = functools.lru_cache(maxsize=16_384)(address_of)
 
 __all__ = ["UssdService"]
 
@@ -38,8 +48,12 @@ __all__ = ["UssdService"]
 class UssdService:
     def __init__(self, db, clock, now: Callable[[], datetime], dialogues: Dialogues, *,
                  dialects: Mapping[str, Dialect], binds: Mapping[str, object], region: str,
-                 reply_budget: float, session_timeout: float, sms_queued: Callable[[], None]):
+                 reply_budget: float, session_timeout: float, sms_queued: Callable[[], None],
+                 reads=None):
         self._db, self._clock, self._now = db, clock, now
+        self._steps = StepBatches(db)         # steps and their `shown` marks, in batches
+        self._screens = ScreenSender(binds, clock, patience=reply_budget)
+        self._reads = reads                   # the central ledger's figures (remote_reads.py)
         self.dialogues = dialogues
         self._dialects = dict(dialects)       # bind name -> its dialect
         self._binds = binds                   # bind name -> SmppBind (for its protocol)
@@ -66,9 +80,11 @@ class UssdService:
         except UssdError as error:
             log.warning("ussd.unreadable", bind=bind_name, sequence=pdu.sequence, reason=str(error))
             return Status.OK                  # nothing to retry: acknowledged and dropped
-        msisdn = address_of(event.session.msisdn, self._region, pdu.get("source_addr_ton"))
+        msisdn = _address_of(event.session.msisdn, self._region, pdu.get("source_addr_ton"))
         request = Request(bind_name, event.kind, msisdn, event.session.key, event.session.service,
-                          event.session.to_dict(), None if event.kind == BEGIN else event.text)
+                          event.session.to_dict(), None if event.kind == BEGIN else event.text,
+                          dialled_steps(event.text, event.session.service) if event.kind == BEGIN
+                          else ())
         late_screen = lambda: self._send(bind_name, dialect, request.session, self._late_text(), True)
         stepped = self._step(request, late_screen)
         acked = defer.Deferred()
@@ -89,32 +105,24 @@ class UssdService:
         return acked
 
     def _send(self, bind_name: str, dialect: Dialect, session: dict, text: str, end: bool):
-        """Submit one screen on the bind; fires True if the SMSC took it."""
-        bind = self._binds.get(bind_name)
-        protocol = getattr(bind, "protocol", None)
+        """Submit one screen on the bind, in its turn; fires True if the SMSC took it."""
         try:
             params = dialect.reply(UssdSession.from_dict(session), text, end)
-            if protocol is None or protocol.submit_slots() <= 0:
-                raise RuntimeError("no free submit slot on the bind")
-            submitted = protocol.submit(params)
-        except Exception as error:  # no bind, no slot, unencodable: the sweep SMSes a result
+        except Exception as error:  # unencodable: an ending screen's result goes by SMS
             log.warning("ussd.screen_not_sent", bind=bind_name, error=str(error))
             return defer.succeed(False)
-        submitted.addCallback(lambda answer: getattr(answer, "status", Status.OK) == Status.OK)
-        submitted.addErrback(lambda failure: log.warning(
-            "ussd.screen_not_sent", bind=bind_name, error=failure.getErrorMessage()) and False)
-        return submitted
+        return self._screens.send(bind_name, params)
 
     def _after_send(self, ok: bool, row_id: int):
         if ok:
-            return self._db.run(self.dialogues.shown, row_id)
+            return self._steps.gather(self.dialogues.shown, row_id)
         return self._queue_sms([row_id])
 
     # --- HTTP ------------------------------------------------------------------------------------
 
     def handle(self, callback: Callback):
         """(text, end) for the aggregator: the committed screen, or "by SMS" when late."""
-        msisdn = address_of(callback.msisdn, self._region)
+        msisdn = _address_of(callback.msisdn, self._region)
         request = Request("http", "continue", msisdn, callback.session_id,
                           callback.service_code, {"seen_length": len(callback.text)},
                           callback.text)
@@ -162,9 +170,16 @@ class UssdService:
         return stepped.addCallbacks(finished, failed)
 
     def _run_step(self, request):
+        if self._reads is None:
+            return self._run_step_with(request, None)
+        # Only a step that reaches a balance or a history waits for the central ledger.
+        return self._reads.run_with_reads(lambda reads: self._run_step_with(request, reads),
+                                          request.msisdn)
+
+    def _run_step_with(self, request, reads):
         if callable(request):           # HTTP: the request is read against the stored session
-            return self._db.run(request, self._now())
-        return self._db.run(self.dialogues.step, request, self._now())
+            return self._steps.run(request, self._now(), reads)
+        return self._steps.run(self.dialogues.step, replace(request, reads=reads), self._now())
 
     def _late_text(self) -> str:
         menus = self.dialogues.menus
@@ -187,6 +202,7 @@ class UssdService:
         if self._sweeper is not None and self._sweeper.running:
             self._sweeper.stop()
         self._sweeper = None
+        self._screens.stop()
 
     def sweep(self, at: datetime | None = None):
         swept = self._db.run(self.dialogues.sweep, at or self._now(), self._budget)
@@ -211,18 +227,20 @@ def _seen(session: dict, text: str) -> str | None:
 def _http_request(request: Request, callback: Callback, db, dialogues: Dialogues):
     """The HTTP step: the latest answer is read against the text seen on the previous step."""
 
-    def step(conn, now):
+    def step(conn, now, reads=None):
         row = conn.execute(select(ussd_sessions.c.session, ussd_sessions.c.state).where(and_(
             ussd_sessions.c.channel == "http", ussd_sessions.c.msisdn == request.msisdn,
             ussd_sessions.c.session_key == request.session_key))).first()
         seen = _seen(json.loads(row.session), callback.text) if row is not None else None
+        path: tuple[str, ...] = ()
         if row is None:
-            kind, answer = BEGIN, None
+            kind, answer, path = BEGIN, None, callback.shortcut()
         elif callback.repeats(seen):
             kind, answer = "continue", None       # the aggregator retrying: the same screen
         else:
             kind, answer = "continue", callback.latest(seen) or ""
         return dialogues.step(conn, Request(request.channel, kind, request.msisdn,
                                             request.session_key, request.service, request.session,
-                                            answer), now)
+                                            answer, path, reads=reads), now)
+    step.msisdn = request.msisdn        # whose figures the central ledger is asked for
     return step

@@ -5,6 +5,7 @@ network request needs before it may be acknowledged: the row is locked (FOR UPDA
 SQLite's one writer does the same), the menus advance with `Actions` working in this very
 transaction (a redemption and the row that records it commit together), and the screen to send is
 stored in the row. The reactor side (ussd_service.py) acknowledges and sends only after it commits.
+Under load several dialogues' steps share one transaction (ussd_batches.py), one after another.
 
 Several gateway processes may serve one dialogue: nothing about it is kept in memory. An answer to
 a dialogue that has ended is a network retry and gets the last screen again (its action is not run
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from gateway.agency import network
 from gateway.commands.context import Member
@@ -31,6 +32,19 @@ from ledger_client import as_utc
 log = structlog.get_logger(__name__)
 
 BEGIN, CONTINUE, END, ABORT = "begin", "continue", "end", "abort"
+
+# A step's statements are built once: building one costs more than SQLite takes to run it (the
+# compiled form is cached either way), and a busy gateway runs them hundreds of times a second.
+_ROW = select(ussd_sessions).where(
+    ussd_sessions.c.channel == bindparam("channel"), ussd_sessions.c.msisdn == bindparam("msisdn"),
+    ussd_sessions.c.session_key == bindparam("key")).with_for_update()
+_INSERT = insert(ussd_sessions).returning(ussd_sessions.c.id)
+_UPDATE = update(ussd_sessions).where(ussd_sessions.c.id == bindparam("row_id"))
+_SHOWN = update(ussd_sessions).where(ussd_sessions.c.id.in_(bindparam("row_ids", expanding=True)),
+                                     ussd_sessions.c.result == "pending").values(result="shown")
+_MEMBER = select(members.c.id, members.c.msisdn, members.c.name, members.c.language,
+                 members.c.points_account_id).where(members.c.msisdn == bindparam("msisdn"),
+                                                    members.c.status == "active")
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,8 @@ class Request:
     service: str        # the code dialled / the address the phone reached
     session: dict       # the dialect's UssdSession, or {"seen_length": n} for HTTP
     answer: str | None  # None on begin
+    path: tuple[str, ...] = ()  # on begin, the answers dialled with the code (*123*2*1#)
+    reads: object = None  # the central ledger's figures for this step (remote_reads.Snapshot)
 
 
 @dataclass(frozen=True)
@@ -69,13 +85,11 @@ class Dialogues:
         self._sms_from = sms_from
 
     def step(self, conn, request: Request, now: datetime) -> Step:
-        row = conn.execute(select(ussd_sessions).where(and_(
-            ussd_sessions.c.channel == request.channel, ussd_sessions.c.msisdn == request.msisdn,
-            ussd_sessions.c.session_key == request.session_key)).with_for_update()).first()
+        row = conn.execute(_ROW, dict(channel=request.channel, msisdn=request.msisdn,
+                                      key=request.session_key)).first()
         if request.kind in (END, ABORT):
             if row is not None and row.state is not None:
-                conn.execute(update(ussd_sessions).where(ussd_sessions.c.id == row.id).values(
-                    state=None, updated_at=now))
+                conn.execute(_UPDATE, dict(row_id=row.id, state=None, updated_at=now))
             return Step(row.id if row else None, None, True, request.session,
                         row.language if row else self.menus.tree.default_language)
         fresh = request.kind == BEGIN or (row is None and request.answer is None)
@@ -91,7 +105,8 @@ class Dialogues:
         if fresh:
             dialogue = f"{request.channel}:{request.session_key}:{now.timestamp():.3f}"
             state, screen = menus.start(request.msisdn, _role(conn, request.msisdn),
-                                        member.language if member else None, dialogue)
+                                        member.language if member else None, dialogue,
+                                        request.path)
         else:
             state, screen = menus.advance(request.msisdn, json.loads(row.state), request.answer)
         language = state.language if state else (row.language if row else
@@ -105,23 +120,22 @@ class Dialogues:
                       state=json.dumps(state.to_dict()) if state else None,
                       step=state.step if state else (row.step + 1 if row and not fresh else 1),
                       screen=screen.text, ends=ends, language=language,
-                      result="pending" if ends and not fresh else None,
+                      result="pending" if ends and (not fresh or request.path) else None,
                       expires_at=now + self._timeout, updated_at=now)
         if row is None:
-            row_id = conn.execute(insert(ussd_sessions).values(
-                channel=request.channel, msisdn=request.msisdn,
-                session_key=request.session_key, **values).returning(ussd_sessions.c.id)).scalar_one()
+            row_id = conn.execute(_INSERT, dict(values, channel=request.channel,
+                                                msisdn=request.msisdn,
+                                                session_key=request.session_key)).scalar_one()
         else:
             row_id = row.id
-            conn.execute(update(ussd_sessions).where(ussd_sessions.c.id == row.id).values(**values))
+            conn.execute(_UPDATE, dict(values, row_id=row.id))
         return Step(row_id, screen.text, ends, request.session, language)
 
     # --- after the screen ------------------------------------------------------------------------
 
-    def shown(self, conn, row_id: int) -> None:
-        """The network took the last screen: its result needs no SMS."""
-        conn.execute(update(ussd_sessions).where(and_(
-            ussd_sessions.c.id == row_id, ussd_sessions.c.result == "pending")).values(result="shown"))
+    def shown(self, conn, row_ids: list[int]) -> None:
+        """The network took these rows' last screens: their results need no SMS."""
+        conn.execute(_SHOWN, dict(row_ids=row_ids))
 
     def by_sms(self, conn, row_ids: list[int], now: datetime) -> int:
         """Queue the results of these rows as SMS (once: the outbox key is the row and step)."""
@@ -159,8 +173,7 @@ def _role(conn, msisdn: str) -> str:
 
 
 def _member(conn, msisdn: str) -> Member | None:
-    row = conn.execute(select(members).where(and_(members.c.msisdn == msisdn,
-                                                  members.c.status == "active"))).first()
+    row = conn.execute(_MEMBER, dict(msisdn=msisdn)).first()
     if row is None:
         return None
     return Member(id=row.id, msisdn=row.msisdn, name=row.name, language=row.language,

@@ -4,7 +4,9 @@
   (add, suspend, move, import), each checked by agents/ before it is written;
 - `service.py`: `AgencyService`, what the agent commands (RDM, YES/NO, AGBAL, SALES, REV,
   DISPUTE) do, inside the MO's transaction, and the sweep of unanswered redemptions;
-- `postings.py`: the ledger batches of one redemption (hold, approval, reversal);
+- `postings.py`: the ledger batches of one redemption (hold, approval, void, reversal);
+- `queued.py`: `AgencyPostings`, what follows each batch's answer from the central ledger;
+- `agent_pins.py`: AGPIN, an agent setting or changing its own PIN;
 - `sweeper.py`: `AgencySweeper`, the sweep on the daemon's clock;
 - `report.py`: the month's redemptions as `agents.RedemptionLine`s for `jifen report agents`.
 """

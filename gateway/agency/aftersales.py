@@ -4,7 +4,14 @@ the operator's decision on it.
 A reversal (REV within `reversal_window` of approval, or a dispute upheld) is one ledger batch
 that undoes the approval's (postings.reversal): the member's points back, every commission share
 clawed back from the agent it was paid to, the shop's settlement taken back; and the stock back.
-It happens once: the state moves by a conditional UPDATE before anything is posted.
+It happens once: the state moves by a conditional UPDATE before anything is posted.  With the
+central ledger the batch is queued (state REVERSING) and queued.py finishes it: the stock back
+and both sides told when it posts.
+
+AGBAL reads the agent's two accounts in the embedded ledger.  With the central ledger, whose
+accounts cannot be read inside the MO's transaction, it answers from what this gateway's queue
+has settled: the agent's shares and the shop's settlements of every approval posted and not
+reversed (the same figures, unless the operator moves money in those accounts at the centre).
 """
 
 from __future__ import annotations
@@ -18,9 +25,10 @@ from sqlalchemy.engine import Connection
 
 from gateway import catalog
 from gateway.agency import network, postings
-from gateway.agency.service import APPROVED, DISPUTED, REVERSED, STANDING, AgencyService, _day_start
+from gateway.agency.service import (
+    APPROVED, DISPUTED, POSTED, REVERSED, REVERSING, STANDING, AgencyService, _day_start,
+)
 from gateway.commands.agent_values import AgentFigures, Deal, Refusal, Reversed
-from gateway.store.models import members
 from gateway.store.tables_agents import agent_disputes, agent_redemptions
 from ledger_client import AccountKind, as_utc
 from ledger_client.schema import accounts
@@ -37,15 +45,15 @@ def figures(service: AgencyService, conn: Connection, agent_msisdn: str, period:
     if agent is None:
         return Refusal("not_agent")
     currency = service.settings.currency
-    if period is None:
+    if period is None and service.ledger is not None:
         commission = _posted(conn, str(AccountKind.AGENT_COMMISSION), agent.code, "points")
         owed = _posted(conn, str(AccountKind.SHOP_SETTLEMENT), agent.code, currency)
         return AgentFigures(agent_code=agent.code, commission=commission,
                             settlement=_major(owed), currency=currency)
     r = agent_redemptions.c
+    since = r.decided_at >= period_start(period, now) if period else r.decided_at.is_not(None)
     rows = conn.execute(select(r.points, r.settlement, r.shares, r.agent_code).where(
-        r.state.in_(STANDING), r.decided_at >= period_start(period, now),
-        r.shares.is_not(None))).all()
+        r.state.in_(POSTED), since, r.shares.is_not(None))).all()
     mine = [row for row in rows if row.agent_code == agent.code]
     earned = sum(json.loads(row.shares).get(agent.code, 0) for row in rows)
     return AgentFigures(agent_code=agent.code, commission=earned,
@@ -83,7 +91,8 @@ def reverse_by_agent(service: AgencyService, conn: Connection, agent_msisdn: str
     row = service.by_reference(conn, reference)
     if row is None or row.agent_code != agent.code:
         return Refusal("unknown_reference", {"ref": str(reference)})
-    refusal = {DISPUTED: "under_review", REVERSED: "already_reversed"}.get(row.state)
+    refusal = {DISPUTED: "under_review", REVERSED: "already_reversed",
+               REVERSING: "already_reversed"}.get(row.state)
     if refusal or row.state != APPROVED:
         return Refusal(refusal or "not_approved", {"ref": row.reference})
     if now - as_utc(row.decided_at) > service.settings.reversal_window:
@@ -93,21 +102,24 @@ def reverse_by_agent(service: AgencyService, conn: Connection, agent_msisdn: str
 
 
 def reverse(service: AgencyService, conn: Connection, row, by: str, now: datetime) -> Reversed | Refusal:
-    """Undo an approved (or disputed) redemption: points, commissions, settlement and stock."""
+    """Undo an approved (or disputed) redemption: points, commissions, settlement and stock
+    (queued for the central ledger: the stock comes back when the batch posts, queued.py)."""
+    queued = service.ledger is None
     changed = conn.execute(update(agent_redemptions).where(and_(
         agent_redemptions.c.id == row.id, agent_redemptions.c.state.in_(STANDING)))
-        .values(state=REVERSED, reversed_at=now, reversed_by=by[:64])).rowcount
+        .values(state=REVERSING if queued else REVERSED, reversed_at=now,
+                reversed_by=by[:64])).rowcount
     if not changed:
         return Refusal("already_reversed", {"ref": row.reference})
     shares = json.loads(row.shares)
-    account = conn.execute(select(members.c.points_account_id).where(
-        members.c.id == row.member_id)).scalar_one()
-    service.ledger.post(conn, postings.reversal(
-        service.settings.namespace, row.reference, service._accounts(conn), account, row.points,
-        shares, row.agent_code, row.settlement))
-    catalog.return_stock(conn, row.item_id, row.quantity)
-    log.info("agents.rdm_reversed", reference=row.reference, by=by.split(":")[0])
-    return Reversed(deal=service.deal(conn, row), commission=sum(shares.values()))
+    service.post(conn, row.reference, postings.REVERSAL, postings.reversal(
+        service.settings.namespace, row.reference, row.member_msisdn, row.points, shares,
+        row.agent_code, row.settlement, service.settings.currency), now)
+    if not queued:
+        catalog.return_stock(conn, row.item_id, row.quantity)
+    log.info("agents.rdm_reversing" if queued else "agents.rdm_reversed",
+             reference=row.reference, by=by.split(":")[0])
+    return Reversed(deal=service.deal(conn, row), commission=sum(shares.values()), queued=queued)
 
 
 # --- DISPUTE -------------------------------------------------------------------------------------

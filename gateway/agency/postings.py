@@ -1,7 +1,8 @@
 """The ledger batches of one assisted redemption, with ids derived from its reference.
 
 Every transfer id is ``<namespace>:ardm:<reference>:<what>``, so posting a batch again (a retry,
-a redelivered YES, a second sweep) returns the first result and moves nothing twice.
+a redelivered YES, a second sweep, the queue sending it twice) returns the first result and
+moves nothing twice.
 
 - the hold: the member's points held for the operator's redemptions account, expiring;
 - approval, one batch, all or nothing: the hold posted; each agent in the chain paid its share
@@ -10,86 +11,93 @@ a redelivered YES, a second sweep) returns the first result and moves nothing tw
 - reversal (REV, or a dispute upheld): each of those undone by a transfer the other way.
   Commission and settlement accounts may go below zero, so a claw-back never fails because an
   agent was already paid out.
+
+Accounts are named by (kind, reference), as in the durable queue (gateway/redeem/postings.py):
+with the embedded ledger `post_now` opens them and posts inside the caller's transaction; with
+the central ledger the same batch is queued for the `LedgerPoster`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
-from ledger_client import POINTS, AccountKind, EmbeddedLedger, Transfer
+from gateway.redeem.postings import Planned, may_overdraw, resolve_planned
+from ledger_client import POINTS, AccountKind, EmbeddedLedger, TransferKind, TransferResult
+
+# The purposes of the queued batches (ledger_postings.purpose); queued.py settles each.
+HOLD, APPROVAL, VOID, REVERSAL = "agent_hold", "agent_post", "agent_void", "agent_rev"
+PURPOSES = (HOLD, APPROVAL, VOID, REVERSAL)
 
 REVENUE = (str(AccountKind.OPERATOR), "redemptions")
 COMMISSIONS = (str(AccountKind.OPERATOR), "agent_commissions")
 SETTLEMENTS = (str(AccountKind.OPERATOR), "shop_settlements")
 
 
-@dataclass(frozen=True)
-class Accounts:
-    """Opens (once) and names the accounts of one redemption's batches."""
-
-    ledger: EmbeddedLedger
-    conn: Connection
-    currency: str
-
-    def operator(self, which: tuple[str, str], ledger: str = POINTS) -> int:
-        return self.ledger.open_account(self.conn, *which, ledger=ledger, no_overdraft=False)
-
-    def commission(self, code: str) -> int:
-        return self.ledger.open_account(self.conn, str(AccountKind.AGENT_COMMISSION), code,
-                                        no_overdraft=False)
-
-    def settlement(self, code: str) -> int:
-        return self.ledger.open_account(self.conn, str(AccountKind.SHOP_SETTLEMENT), code,
-                                        ledger=self.currency, no_overdraft=False)
-
-
 def transfer_id(namespace: str, reference: str, what: str) -> str:
     return f"{namespace}:ardm:{reference}:{what}"
 
 
-def hold(namespace: str, reference: str, member_account: int, accounts: Accounts, points: int,
-         timeout: int) -> Transfer:
-    return Transfer.hold(transfer_id(namespace, reference, "hold"), member_account,
-                         accounts.operator(REVENUE), points, "agent_redeem", timeout=timeout,
-                         reference=reference)
+def _member(msisdn: str) -> tuple[str, str]:
+    return (str(AccountKind.MEMBER), msisdn)
 
 
-def void(namespace: str, reference: str) -> Transfer:
-    return Transfer.void_hold(transfer_id(namespace, reference, "void"),
-                              transfer_id(namespace, reference, "hold"), reference=reference)
+def _commission(code: str) -> tuple[str, str]:
+    return (str(AccountKind.AGENT_COMMISSION), code)
 
 
-def approval(namespace: str, reference: str, accounts: Accounts, shares: Mapping[str, int],
-             shop: str, settlement: int) -> list[Transfer]:
-    batch = [Transfer.post_hold(transfer_id(namespace, reference, "post"),
-                                transfer_id(namespace, reference, "hold"), "agent_redeem",
-                                reference=reference)]
-    batch += [Transfer(transfer_id(namespace, reference, f"com:{code}"),
-                       accounts.operator(COMMISSIONS), accounts.commission(code), points,
-                       "commission", reference=reference)
+def _settlement(code: str) -> tuple[str, str]:
+    return (str(AccountKind.SHOP_SETTLEMENT), code)
+
+
+def hold(namespace: str, reference: str, member_msisdn: str, points: int,
+         timeout: int) -> Planned:
+    return Planned(transfer_id(namespace, reference, "hold"), _member(member_msisdn), REVENUE,
+                   points, "agent_redeem", reference, kind=TransferKind.PENDING.value,
+                   timeout=timeout)
+
+
+def void(namespace: str, reference: str) -> Planned:
+    return Planned(transfer_id(namespace, reference, "void"), None, None, 0, "void", reference,
+                   kind=TransferKind.VOID.value,
+                   pending_id=transfer_id(namespace, reference, "hold"))
+
+
+def approval(namespace: str, reference: str, shares: Mapping[str, int], shop: str,
+             settlement: int, currency: str) -> list[Planned]:
+    batch = [Planned(transfer_id(namespace, reference, "post"), None, None, 0, "agent_redeem",
+                     reference, kind=TransferKind.POST.value,
+                     pending_id=transfer_id(namespace, reference, "hold"))]
+    batch += [Planned(transfer_id(namespace, reference, f"com:{code}"), COMMISSIONS,
+                      _commission(code), points, "commission", reference)
               for code, points in shares.items() if points > 0]
     if settlement > 0:
-        batch.append(Transfer(transfer_id(namespace, reference, "settle"),
-                              accounts.operator(SETTLEMENTS, accounts.currency),
-                              accounts.settlement(shop), settlement, "settlement",
-                              ledger=accounts.currency, reference=reference))
+        batch.append(Planned(transfer_id(namespace, reference, "settle"), SETTLEMENTS,
+                             _settlement(shop), settlement, "settlement", reference,
+                             ledger=currency))
     return batch
 
 
-def reversal(namespace: str, reference: str, accounts: Accounts, member_account: int, points: int,
-             shares: Mapping[str, int], shop: str, settlement: int) -> list[Transfer]:
-    batch = [Transfer(transfer_id(namespace, reference, "rev"), accounts.operator(REVENUE),
-                      member_account, points, "agent_reverse", reference=reference)]
-    batch += [Transfer(transfer_id(namespace, reference, f"claw:{code}"),
-                       accounts.commission(code), accounts.operator(COMMISSIONS), amount,
-                       "clawback", reference=reference)
+def reversal(namespace: str, reference: str, member_msisdn: str, points: int,
+             shares: Mapping[str, int], shop: str, settlement: int,
+             currency: str) -> list[Planned]:
+    batch = [Planned(transfer_id(namespace, reference, "rev"), REVENUE, _member(member_msisdn),
+                     points, "agent_reverse", reference)]
+    batch += [Planned(transfer_id(namespace, reference, f"claw:{code}"), _commission(code),
+                      COMMISSIONS, amount, "clawback", reference)
               for code, amount in shares.items() if amount > 0]
     if settlement > 0:
-        batch.append(Transfer(transfer_id(namespace, reference, "unsettle"),
-                              accounts.settlement(shop),
-                              accounts.operator(SETTLEMENTS, accounts.currency), settlement,
-                              "settlement_back", ledger=accounts.currency, reference=reference))
+        batch.append(Planned(transfer_id(namespace, reference, "unsettle"), _settlement(shop),
+                             SETTLEMENTS, settlement, "settlement_back", reference,
+                             ledger=currency))
     return batch
+
+
+def post_now(ledger: EmbeddedLedger, conn: Connection,
+             batch: list[Planned]) -> list[TransferResult]:
+    """Post ``batch`` to the embedded ledger inside ``conn``'s transaction, or raise."""
+    def account(kind: str, reference: str, which: str = POINTS) -> int:
+        return ledger.open_account(conn, kind, reference, ledger=which,
+                                   no_overdraft=not may_overdraw(kind))
+    return ledger.post(conn, resolve_planned(batch, account))

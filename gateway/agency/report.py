@@ -1,7 +1,8 @@
 """The month's assisted redemptions as `agents.RedemptionLine`s, for `jifen report agents`.
 
 Those that stand (approved, or disputed and not yet decided) count, on the day they were approved,
-with the commission shares each recorded; a reversed one does not count at all.
+with the commission shares each recorded; a reversed one does not count at all.  With the central
+ledger, one whose reversal is still queued counts until that posts, as in the ledger.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 import agents as rules
 from gateway.agency.network import load_network
-from gateway.agency.service import STANDING
+from gateway.agency.service import POSTED
 from gateway.store.tables_agents import agent_redemptions
 from ledger_client import as_utc
 
@@ -22,7 +23,7 @@ def month(conn: Connection, month_text: str) -> rules.MonthReport:
     """ValueError for a month that is not like 2026-11."""
     r = agent_redemptions.c
     rows = conn.execute(select(r.reference, r.decided_at, r.agent_code, r.points, r.settlement,
-                               r.shares).where(r.state.in_(STANDING))).all()
+                               r.shares).where(r.state.in_(POSTED))).all()
     lines = [rules.RedemptionLine(reference=row.reference, day=as_utc(row.decided_at).date(),
                                   agent_code=row.agent_code, points=row.points,
                                   settlement=row.settlement, commission=json.loads(row.shares))

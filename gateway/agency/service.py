@@ -1,8 +1,11 @@
 """`AgencyService`: assisted redemption (RDM, then the member's YES or NO) inside the MO's transaction.
 
-Start at `start` and `answer`.  Each runs in the transaction of the message that asked, with the
-embedded ledger, so the redemption row, the stock it took, the ledger batch and the replies commit
-together or not at all; the same inbox key again returns the first result and changes nothing.
+Start at `start` and `answer`.  Each runs in the transaction of the message that asked, so the
+redemption row, the stock it took, the ledger batch and the replies commit together or not at all;
+the same inbox key again returns the first result and changes nothing.  With the embedded ledger
+(``ledger`` given) each batch posts in that transaction; with the central ledger (``ledger`` None)
+it is queued in ``ledger_postings`` with the state change that decided it (HOLDING, APPROVING,
+REVERSING), and queued.py finishes the work when the `LedgerPoster` has the ledger's answer.
 
 - `start`: the agent (by its phone), the member, the item (goods), the plan's category, the agent's
   PIN and the risk limits (agents.risk.check, counters read here by queries); then, in a savepoint,
@@ -35,6 +38,7 @@ from gateway import catalog
 from gateway.agency import network, postings
 from gateway.commands.agent_values import Answered, Deal, Refusal, Started
 from gateway.redeem import codes
+from gateway.redeem import postings as queue
 from gateway.store.models import members
 from gateway.store.tables_agents import agent_rdm_attempts, agent_redemptions, agents as agents_table
 from ledger_client import EmbeddedLedger, InsufficientFunds, LedgerError, as_utc
@@ -43,8 +47,12 @@ log = structlog.get_logger(__name__)
 
 PENDING, APPROVED, REFUSED, CANCELLED, EXPIRED = "pending", "approved", "refused", "cancelled", "expired"
 DISPUTED, REVERSED = "disputed", "reversed"
+# Only with the central ledger: a batch queued, waiting for its answer (queued.py).
+HOLDING, APPROVING, REVERSING, FAILED = "holding", "approving", "reversing", "failed"
 STANDING = (APPROVED, DISPUTED)                    # paid, and counted in reports and figures
-COUNTED_TODAY = (PENDING, APPROVED, DISPUTED)      # count against the daily risk caps
+POSTED = (*STANDING, REVERSING)                    # approval posted, no reversal posted yet
+PRICED = (*POSTED, APPROVING)                      # counted when pricing the next approval
+COUNTED_TODAY = (PENDING, HOLDING, *PRICED)        # count against the daily risk caps
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,11 +74,15 @@ class _Refuse(Exception):
 
 
 class AgencyService:
-    def __init__(self, settings: AgencySettings, ledger: EmbeddedLedger, *, hasher=None,
+    # Set by ussd_wiring when a bind pushes USSD: called as push_approval(deal, code) on the
+    # transaction's thread when a member is asked to approve; it sends nothing before the commit.
+    push_approval = None
+
+    def __init__(self, settings: AgencySettings, ledger: EmbeddedLedger | None, *, hasher=None,
                  rng: secrets.SystemRandom | None = None):
         from gateway.redeem.pins import default_hasher
         self.settings = settings
-        self.ledger = ledger
+        self.ledger = ledger            # None: the central ledger, through the postings queue
         self.hasher = hasher or default_hasher()
         self.rng = rng or secrets.SystemRandom()   # the demo seeds it, for a script that can answer YES
 
@@ -82,8 +94,8 @@ class AgencyService:
         earlier = conn.execute(select(agent_redemptions).where(
             agent_redemptions.c.idempotency_key == key)).first()
         if earlier is not None:
-            return Started(deal=self.deal(conn, earlier), member_shown=self._shown(conn, earlier),
-                           code=None)
+            return Started(deal=self.deal(conn, earlier), member_shown=self.shown(conn, earlier),
+                           code=None, queued=earlier.state == HOLDING)
         row = network.agent_row_by_msisdn(conn, agent_msisdn)
         if row is None:
             return Refusal("not_agent")
@@ -115,8 +127,10 @@ class AgencyService:
                               item=item_code, quantity=quantity, pin=pin, key=key,
                               short_code=short_code, language=language, now=now)
         self._attempt(conn, agent_row.code, "held", now)
-        log.info("agents.rdm_held", agent=agent_row.code, reference=started.deal.reference,
-                 points=points)
+        log.info("agents.rdm_holding" if started.queued else "agents.rdm_held",
+                 agent=agent_row.code, reference=started.deal.reference, points=points)
+        if self.push_approval is not None and started.code is not None:
+            self.push_approval(started.deal, started.code)      # gateway/ussd_push.py
         return started
 
     def _check_item(self, item: catalog.Item | None, now: datetime) -> None:
@@ -139,7 +153,7 @@ class AgencyService:
         if agent.pin_hash is not None and not pin_state.locked(now):
             if pin is None:
                 raise _Refuse(Refusal("pin_required"))
-            pin_ok = self._pin_matches(agent.pin_hash, pin)
+            pin_ok = self.pin_matches(agent.pin_hash, pin)
         counters = self._counters(conn, agent.code, member.id, pin_state, now)
         verdict = rules.check(self.settings.limits, counters, rules.RedemptionRequest(
             agent=agent, member_msisdn=member.msisdn, points=points, pin_ok=pin_ok), now)
@@ -154,7 +168,7 @@ class AgencyService:
             wait = verdict.retry_after
             raise _Refuse(Refusal(verdict.reason.value, {"minutes": _minutes(wait)} if wait else {}))
 
-    def _pin_matches(self, stored: str, pin: str) -> bool:
+    def pin_matches(self, stored: str, pin: str) -> bool:
         try:
             return self.hasher.verify(stored, pin)
         except Exception:               # argon2's mismatch and malformed-hash errors alike
@@ -185,32 +199,50 @@ class AgencyService:
         if not catalog.take_stock(conn, item.id, quantity):
             raise _Refuse(Refusal("sold_out"))
         reference = self._new_reference(conn)
-        code = f"{self.rng.randrange(10_000):04d}"
+        queued = self.ledger is None
+        # Queued: the code is drawn when the ledger has accepted the hold (queued.py).
+        code = None if queued else self.draw_code()
         conn.execute(insert(agent_redemptions).values(
             reference=reference, idempotency_key=key, agent_code=agent_row.code,
             member_id=member.id, member_msisdn=member.msisdn, item_id=item.id,
             category=item.category, quantity=quantity, points=points,
             settlement=points * self.settings.settlement_per_point,
             hold_id=postings.transfer_id(self.settings.namespace, reference, "hold"),
-            code_digest=_digest(reference, code), code_attempts=0, state=PENDING,
+            code_digest=digest(reference, code) if code else "", code_attempts=0,
+            state=HOLDING if queued else PENDING,
             short_code=short_code, agent_language=language,
             member_language=member.language or language, created_at=now,
             expires_at=now + timedelta(seconds=self.settings.hold_timeout)))
         try:
-            self.ledger.post(conn, [postings.hold(
-                self.settings.namespace, reference, member.points_account_id, self._accounts(conn),
-                points, self.settings.hold_timeout)])
+            self.post(conn, reference, postings.HOLD, [postings.hold(
+                self.settings.namespace, reference, member.msisdn, points,
+                self.settings.hold_timeout)], now)
         except InsufficientFunds:
             raise _Refuse(Refusal("insufficient_points")) from None
         except LedgerError as error:
             log.warning("agents.hold_refused", reference=reference, error=error.code)
             raise _Refuse(Refusal("ledger_refused")) from None
         row = self.by_reference(conn, reference)
-        return Started(deal=self.deal(conn, row), member_shown=self._shown(conn, row), code=code)
+        return Started(deal=self.deal(conn, row), member_shown=self.shown(conn, row), code=code,
+                       queued=queued)
+
+    def draw_code(self) -> str:
+        return f"{self.rng.randrange(10_000):04d}"
+
+    def post(self, conn: Connection, reference: str, purpose: str, batch: list,
+             now: datetime) -> bool:
+        """Post ``batch`` now (the embedded ledger; a refusal raises) or queue it for the central
+        ledger under the key ``ardm:<reference>:<purpose>``; True if queued."""
+        if self.ledger is not None:
+            postings.post_now(self.ledger, conn, batch)
+            return False
+        queue.enqueue(conn, key=f"ardm:{reference}:{purpose}", purpose=purpose,
+                      redemption_id=None, transfers=batch, now=now)
+        return True
 
     def _new_reference(self, conn) -> str:
         while True:
-            reference = codes.new_reference(conn)
+            reference = codes.new_reference(conn)     # unique among self-redemptions
             if self.by_reference(conn, reference) is None:
                 return reference
 
@@ -227,7 +259,7 @@ class AgencyService:
             .with_for_update()).all()
         if not waiting:
             return Refusal("nothing_pending")
-        row = next((r for r in waiting if _digest(r.reference, str(code)) == r.code_digest), None)
+        row = next((r for r in waiting if digest(r.reference, str(code)) == r.code_digest), None)
         if row is None:
             return self._wrong_code(conn, waiting[0], now)
         if as_utc(row.expires_at) <= now:
@@ -258,23 +290,26 @@ class AgencyService:
                                self._month_to_date(conn, row, now), chain,
                                member_points_today=self._member_today(conn, row, now))
         try:
-            self.ledger.post(conn, postings.approval(
-                self.settings.namespace, row.reference, self._accounts(conn), priced.shares,
-                row.agent_code, row.settlement))
+            queued = self.post(conn, row.reference, postings.APPROVAL, postings.approval(
+                self.settings.namespace, row.reference, priced.shares, row.agent_code,
+                row.settlement, self.settings.currency), now)
         except LedgerError as error:          # the hold ran out in the ledger before the sweep
             log.info("agents.approval_refused", reference=row.reference, error=error.code)
             self.end(conn, row, EXPIRED, now)
             return Answered(outcome="expired", deal=self.deal(conn, row))
         conn.execute(update(agent_redemptions).where(agent_redemptions.c.id == row.id).values(
-            state=APPROVED, decided_at=now, plan_version=plan.version, plan_digest=plan.digest,
+            state=APPROVING if queued else APPROVED, decided_at=now,
+            plan_version=plan.version, plan_digest=plan.digest,
             month_to_date=self._month_to_date(conn, row, now),
             member_points_today=self._member_today(conn, row, now),
             chain=json.dumps([[a.code, a.level.value] for a in chain]),
             shares=json.dumps(priced.shares), pool=priced.pool))
+        log.info("agents.rdm_approving" if queued else "agents.rdm_approved",
+                 reference=row.reference, pool=priced.pool, plan=plan.version)
+        if queued:                            # the receipts go when it posts (queued.py)
+            return Answered(outcome="queued", deal=self.deal(conn, row))
         account = conn.execute(select(members.c.points_account_id).where(
             members.c.id == row.member_id)).scalar_one()
-        log.info("agents.rdm_approved", reference=row.reference, pool=priced.pool,
-                 plan=plan.version)
         return Answered(outcome="approved", deal=self.deal(conn, row),
                         commission=priced.shares.get(row.agent_code, 0),
                         balance=self.ledger.balance(conn, account).available,
@@ -283,27 +318,31 @@ class AgencyService:
     def _month_to_date(self, conn, row, now: datetime) -> int:
         r = agent_redemptions.c
         return int(conn.execute(select(func.coalesce(func.sum(r.points), 0)).where(
-            r.agent_code == row.agent_code, r.state.in_(STANDING), r.id != row.id,
+            r.agent_code == row.agent_code, r.state.in_(PRICED), r.id != row.id,
             r.decided_at >= _day_start(now).replace(day=1))).scalar_one())
 
     def _member_today(self, conn, row, now: datetime) -> int:
         r = agent_redemptions.c
         return int(conn.execute(select(func.coalesce(func.sum(r.points), 0)).where(
             r.agent_code == row.agent_code, r.member_id == row.member_id, r.id != row.id,
-            r.category == row.category, r.state.in_(STANDING),
+            r.category == row.category, r.state.in_(PRICED),
             r.decided_at >= _day_start(now))).scalar_one())
 
     # --- ending without approval --------------------------------------------------------------------
 
-    def end(self, conn: Connection, row, state: str, now: datetime) -> bool:
-        """Refused, cancelled or expired: the hold voided, the stock back; once (False: not pending)."""
+    def end(self, conn: Connection, row, state: str, now: datetime, *, was: str = PENDING,
+            held: bool = True) -> bool:
+        """Refused, cancelled, expired or failed: the hold voided (``held``: there is one), the
+        stock back; once (False: the row is no longer ``was``)."""
         changed = conn.execute(update(agent_redemptions).where(and_(
-            agent_redemptions.c.id == row.id, agent_redemptions.c.state == PENDING))
+            agent_redemptions.c.id == row.id, agent_redemptions.c.state == was))
             .values(state=state, decided_at=now)).rowcount
         if not changed:
             return False
         try:
-            self.ledger.post(conn, [postings.void(self.settings.namespace, row.reference)])
+            if held:
+                self.post(conn, row.reference, postings.VOID,
+                          [postings.void(self.settings.namespace, row.reference)], now)
         except LedgerError as error:          # the ledger's own sweep expired it already
             log.info("agents.void_skipped", reference=row.reference, error=error.code)
         catalog.return_stock(conn, row.item_id, row.quantity)
@@ -335,15 +374,13 @@ class AgencyService:
     def short_code_of(self, conn: Connection, reference: str) -> str:
         return self.by_reference(conn, reference).short_code
 
-    def _shown(self, conn, row) -> str:
+    def shown(self, conn, row) -> str:
         name = conn.execute(select(members.c.name).where(members.c.id == row.member_id)).scalar_one()
         return rules.mask_member(_national(row.member_msisdn), name)
 
-    def _accounts(self, conn) -> postings.Accounts:
-        return postings.Accounts(self.ledger, conn, self.settings.currency)
 
 
-def _digest(reference: str, code: str) -> str:
+def digest(reference: str, code: str) -> str:
     # Salted by the reference, so equal codes of two redemptions do not share a digest.
     return hashlib.sha256(f"{reference}:{code.strip()}".encode("utf-8", "replace")).hexdigest()
 

@@ -7,7 +7,7 @@ command then answers "try later"), and calls it with the MO's connection and the
 
 from __future__ import annotations
 
-from gateway.agency import aftersales
+from gateway.agency import aftersales, agent_pins
 from gateway.commands import context
 from gateway.redeem import notices
 
@@ -40,6 +40,10 @@ class AgencyServices:
     def dispute_assisted(self, *, msisdn, reference):
         return aftersales.dispute(self._agency_service(), self._conn, msisdn,
                                   None if reference is None else str(reference), self._now())
+
+    def set_agent_pin(self, *, agent_msisdn, pin, new_pin):
+        return agent_pins.set_pin(self._agency_service(), self._conn, agent_msisdn, str(pin),
+                                  None if new_pin is None else str(new_pin), self._now())
 
     def notify(self, msisdn, short_code, text, language, key):
         self.notified += notices.queue(self._conn, key, to=msisdn, short_code=short_code,

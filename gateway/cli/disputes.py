@@ -45,8 +45,6 @@ def _list(config, args):
 def _resolve(config, args):
     now = datetime.now(timezone.utc)
     agency = build_agency(config, EmbeddedLedger(now=lambda: now))
-    if agency is None:
-        raise CommandError("shop redemptions need the embedded ledger ([ledger] kind = \"embedded\")")
     upheld = args.decision == "uphold"
     with migrated_engine(config).begin() as conn:
         try:
@@ -55,6 +53,12 @@ def _resolve(config, args):
         except LookupError as error:
             raise CommandError(str(error)) from None
         deal = getattr(outcome, "deal", outcome)
+        if getattr(outcome, "queued", False):
+            # The central ledger has yet to take the reversal: gateway/agency/queued.py tells
+            # the member once it has, under the same key, and not at all if it is refused.
+            print(f"{deal.reference}: reversal queued for the central ledger; "
+                  "the member is told when it posts")
+            return
         to, reply, key = dispute_decided(deal, upheld)
         notices.queue(conn, key, to=to, short_code=agency.short_code_of(conn, deal.reference),
                       text=reply.text, language=reply.language, now=now)

@@ -1,5 +1,5 @@
-"""Handlers for assisted redemption: RDM, AGBAL, SALES, REV from a shop agent's phone; YES, NO and
-DISPUTE from the member's.
+"""Handlers for assisted redemption: RDM, AGBAL, SALES, REV, AGPIN from a shop agent's phone; YES, NO
+and DISPUTE from the member's.
 
 The exchange (docs/architecture.md, "Agents"): the agent sends RDM; the member gets a prompt with
 a code (`notify`: an SMS to another phone than the sender's, keyed by the redemption's reference so
@@ -7,6 +7,10 @@ a retry cannot send it twice) and the agent a reply naming the member as masked 
 W."), so a mistyped number is caught before anything is spent; the member's YES or NO answers it
 and the agent is told.  Everything that touches data goes through `Services` (agent_values.py);
 every refusal is a reason code, answered here with the `why.<code>` sentence.
+
+With the central ledger an RDM, a YES and a REV only queue their batch (``queued``): the handler
+answers nothing then, and gateway/agency/queued.py sends the same replies, as SMS to each phone,
+when the ledger has answered (or "being processed" if it cannot be reached).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Mapping
 
 from gateway.commands.agent_values import Answered, Deal, Refusal
 from gateway.commands.context import Invocation, Reply
+from gateway.commands.grammar import KeywordTable
 from gateway.commands.handlers import Handler, reply
 from gateway.commands.replies import fits, render
 
@@ -37,18 +42,20 @@ def rdm(invocation: Invocation) -> tuple[Reply, ...]:
         short_code=request.short_code, language=language)
     if isinstance(started, Refusal):
         return (refused(language, started),)
+    if started.queued:
+        return ()
     deal = started.deal
     if started.code is not None:
-        for n, text in enumerate(prompt(deal, started.code, invocation)):
+        for n, text in enumerate(prompt(deal, started.code, invocation.table)):
             invocation.services.notify(deal.member_msisdn, request.short_code, text,
                                        deal.member_language, f"ardm:{deal.reference}:prompt:{n}")
     return (shrunk(language, "agent.asked", deal, member=started.member_shown),)
 
 
-def prompt(deal: Deal, code: str, invocation: Invocation) -> list[str]:
+def prompt(deal: Deal, code: str, table: KeywordTable) -> list[str]:
     """The member's prompt: one SMS if it fits (names cut down to a point), else two: who asks for
     what, then how to answer (Chinese, whose SMS holds 70 characters)."""
-    language, table = deal.member_language, invocation.table
+    language = deal.member_language
     codes = render("member.prompt.codes", language, yes=table.display("YES", language),
                    no=table.display("NO", language), code=code)
     for limit in range(60, _SHORTEST_NAME - 1, -1):
@@ -67,6 +74,8 @@ def answer(approve: bool) -> Handler:
             msisdn=request.msisdn, code=str(invocation.command.args["code"]), approve=approve)
         if isinstance(answered, Refusal):
             return (reply(language, "member.nothing_pending"),)
+        if answered.outcome == "queued":
+            return ()
         deal = answered.deal
         if answered.outcome in NOTIFIED:
             told = shrunk(deal.agent_language, f"agent.{answered.outcome}", deal,
@@ -127,6 +136,8 @@ def reverse(invocation: Invocation) -> tuple[Reply, ...]:
                                                 reference=str(invocation.command.args["reference"]))
     if isinstance(done, Refusal):
         return (refused(language, done),)
+    if done.queued:
+        return ()
     deal = done.deal
     told = shrunk(deal.member_language, "member.reversed", deal)
     invocation.services.notify(deal.member_msisdn, request.short_code, told.text, told.language,
@@ -142,6 +153,18 @@ def dispute(invocation: Invocation) -> tuple[Reply, ...]:
     if isinstance(opened, Refusal):
         return (refused(language, opened, keyword=invocation.command.keyword),)
     return (reply(language, "member.dispute_opened", ref=opened.reference),)
+
+
+def agent_pin(invocation: Invocation) -> tuple[Reply, ...]:
+    """AGPIN <new> the first time, AGPIN <old> <new> to change it: the PIN RDM asks for."""
+    args, language = invocation.command.args, invocation.language
+    new_pin = args.get("new_pin")
+    done = invocation.services.set_agent_pin(
+        agent_msisdn=invocation.request.msisdn, pin=args["pin"],
+        new_pin=new_pin)
+    if isinstance(done, Refusal):
+        return (refused(language, done, keyword=invocation.command.keyword),)
+    return (reply(language, f"agent.pin_{done}", rdm=invocation.table.display("RDM", language)),)
 
 
 def refused(language: str, refusal: Refusal, **values: object) -> Reply:
@@ -190,5 +213,6 @@ HANDLERS: Mapping[str, Handler] = {
     "AGBAL": agent_balance,
     "SALES": sales,
     "REV": reverse,
+    "AGPIN": agent_pin,
     "DISPUTE": dispute,
 }

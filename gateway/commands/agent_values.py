@@ -41,11 +41,13 @@ class Started:
     deal: Deal
     member_shown: str          # "0712***678 JANE W."
     code: str | None           # the member's confirmation code; None when this RDM ran before
+    queued: bool = False       # the hold waits for the central ledger: the replies come later
 
 
 @dataclass(frozen=True, kw_only=True)
 class Answered:
-    """The member's YES or NO. ``outcome``: approved, refused, wrong_code, cancelled, expired."""
+    """The member's YES or NO. ``outcome``: approved, refused, wrong_code, cancelled, expired;
+    queued: the approval waits for the central ledger, and the receipts go when it posts."""
 
     outcome: str
     deal: Deal
@@ -69,6 +71,7 @@ class AgentFigures:
 class Reversed:
     deal: Deal
     commission: int            # clawed back from the chain, in all
+    queued: bool = False       # waits for the central ledger: both sides are told when it posts
 
 
 class AgentServices(Protocol):
@@ -84,6 +87,10 @@ class AgentServices(Protocol):
     def reverse_assisted(self, *, agent_msisdn: str, reference: str) -> Reversed | Refusal: ...
 
     def dispute_assisted(self, *, msisdn: str, reference: str | None) -> Deal | Refusal: ...
+
+    def set_agent_pin(self, *, agent_msisdn: str, pin: str,
+                      new_pin: str | None) -> str | Refusal:
+        """AGPIN: "set" (the first PIN) or "changed" (``pin`` the old one)."""
 
     def notify(self, msisdn: str, short_code: str, text: str, language: str, key: str) -> None:
         """Queue an SMS to another phone than the sender's, once per ``key``."""

@@ -87,9 +87,12 @@ class Movement:
 class ServiceUnavailable(Exception):
     """Raised by a `Services` method when the ledger cannot answer right now.
 
-    The dispatcher turns it into the `try_later` reply. Any other exception is a bug and is left to
-    reach the pipeline, which keeps the message in its inbox rather than answer it wrongly.
+    The dispatcher turns it into the reply named by `template` (`try_later` unless a subclass says
+    better). Any other exception is a bug and is left to reach the pipeline, which keeps the
+    message in its inbox rather than answer it wrongly.
     """
+
+    template = "try_later"
 
 
 class Services(AgentServices, Protocol):

@@ -65,8 +65,8 @@ def _run(handler: Handler, invocation: Invocation,
     """The handler's replies, and the language to store: the one chosen with LANG, if any."""
     try:
         answers = handler(invocation)
-    except ServiceUnavailable:
-        return (reply(invocation.language, "try_later"),), remember
+    except ServiceUnavailable as unavailable:
+        return (reply(invocation.language, unavailable.template),), remember
     if getattr(handler, "chooses_language", False) and invocation.request.member is not None:
         remember = answers[0].language
     return answers, remember
@@ -83,7 +83,7 @@ def _keyword_language(request: Request, parsed: Command | BadArguments) -> str |
 def _echo(text: str, parsed: NotUnderstood, table: KeywordTable) -> str:
     """What a reply may repeat of a message it did not understand: never a PIN ("PIM 1234")."""
     secret = masking.may_be_secret(parsed, parsed.text, table)
-    return (secret and masking.masked(parsed.text, secret)) or text
+    return (secret and masking.masked(parsed.text, secret, table)) or text
 
 
 def _not_understood(text: str, table: KeywordTable, language: str) -> Reply:

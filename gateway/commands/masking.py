@@ -37,13 +37,22 @@ def may_be_secret(parsed: Parsed, folded: str, table: KeywordTable) -> Callable[
     return None
 
 
-def masked(folded: str, secret: Callable[[str], bool]) -> str | None:
-    """``folded`` with every word ``secret`` picks written ****; None if it picks none."""
+def masked(folded: str, secret: Callable[[str], bool], table: KeywordTable) -> str | None:
+    """``folded`` with every word ``secret`` picks written ****; None if it picks none.
+
+    The first word may be a Chinese keyword with the first argument glued on ("密码1234"), as
+    the grammar reads it (`KeywordTable.glued`): then only what follows the keyword is a word.
+    """
     kept, end = [], 0
-    for word in words(folded):
-        if secret(word.text):
-            kept += [folded[end:word.start], MASK]
-            end = word.start + len(word.text)
+    for n, word in enumerate(words(folded)):
+        start, text = word.start, word.text
+        glued = table.glued(text) if n == 0 else None
+        if glued is not None:
+            text = glued[1]
+            start += len(word.text) - len(text)
+        if secret(text):
+            kept += [folded[end:start], MASK]
+            end = start + len(text)
     return "".join(kept) + folded[end:] if kept else None
 
 

@@ -23,15 +23,23 @@ ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"       # 32 symbols, no 0 O 1 I
 REFERENCE_LENGTH = 4                                # after the leading "R"
 VOUCHER_LENGTH = 10
 _TRIES_PER_LENGTH = 4
+_DIGITS = "".join(c for c in ALPHABET if c.isdigit())
 
 
 def new_reference(conn: Connection, rng: random.Random | None = None) -> str:
-    """A reference that no redemption has yet, such as "R8K2P"."""
+    """A reference that no redemption has yet, such as "R8K2P", always with a digit.
+
+    The digit is what tells a reference from a word where commands read one
+    (commands/arguments.py: letters and digits, both), so "RKWMY" could never be named back.
+    """
     rng = rng or secrets.SystemRandom()
     length = REFERENCE_LENGTH
     while True:
         for _ in range(_TRIES_PER_LENGTH):
-            candidate = "R" + "".join(rng.choice(ALPHABET) for _ in range(length))
+            chars = [rng.choice(ALPHABET) for _ in range(length)]
+            if not any(c.isdigit() for c in chars):
+                chars[rng.randrange(length)] = rng.choice(_DIGITS)
+            candidate = "R" + "".join(chars)
             taken = conn.execute(select(redemptions.c.id).where(
                 redemptions.c.reference == candidate)).first()
             if taken is None:

@@ -9,23 +9,35 @@ row simply waits: nothing is lost, and because the ledger keys each transfer by 
 posting sent twice (a crash between sending and recording) still posts once.
 
 Transfers name their accounts by (kind, reference), e.g. ("member", "254712345678"), not by id:
-ids belong to whichever ledger is configured, and are looked up when the posting is sent.
+ids belong to whichever ledger is configured, and are looked up when the posting is sent.  An
+account is opened no-overdraft only if it is a member's (`may_overdraw`): operator, commission
+and settlement accounts may go below zero, so a claw-back never fails.
+
+Two owners queue postings: self-redemption (purposes ``SELF_REDEMPTION``, RedemptionService) and
+assisted redemption (gateway/agency/queued.py).  `Owners` routes each posting's outcome (and its
+delay, when the ledger cannot be reached) to the owner of its purpose: a table, not a type test.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Callable
+
+import structlog
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection
 
 from gateway.store.tables_catalog import ledger_postings
-from ledger_client import POINTS, Transfer
+from ledger_client import POINTS, AccountKind, LedgerError, Transfer, TransferKind
+
+log = structlog.get_logger(__name__)
 
 QUEUED, POSTED, REFUSED = "queued", "posted", "refused"
+SELF_REDEMPTION = ("redemption", "reversal")      # RedemptionService.settle's purposes
 
 
 @dataclass(frozen=True)
@@ -33,19 +45,22 @@ class Planned:
     """A transfer with its accounts by name."""
 
     id: str
-    debit: tuple[str, str]          # (kind, reference)
-    credit: tuple[str, str]
+    debit: tuple[str, str] | None   # (kind, reference); None for a post or void (the hold's)
+    credit: tuple[str, str] | None
     amount: int
     code: str
     reference: str | None = None
     ledger: str = POINTS
+    kind: str = TransferKind.SINGLE.value     # single, or pending / post / void (a hold)
+    pending_id: str | None = None             # the hold a post or void resolves
+    timeout: int | None = None                # seconds a hold lives
 
 
 @dataclass(frozen=True)
 class Posting:
     id: int
     key: str
-    purpose: str                    # "redemption" | "reversal"
+    purpose: str                    # SELF_REDEMPTION, or assisted redemption's (agency/queued.py)
     redemption_id: int | None
     transfers: tuple[Planned, ...]
     attempts: int
@@ -62,9 +77,60 @@ def enqueue(conn: Connection, *, key: str, purpose: str, redemption_id: int | No
 
 def resolve(posting: Posting, account_id: Callable[[str, str, str], int]) -> list[Transfer]:
     """The posting's transfers with account ids from ``account_id(kind, reference, ledger)``."""
-    return [Transfer(p.id, account_id(*p.debit, p.ledger), account_id(*p.credit, p.ledger),
-                     p.amount, p.code, p.ledger, reference=p.reference)
-            for p in posting.transfers]
+    return resolve_planned(posting.transfers, account_id)
+
+
+def resolve_planned(planned, account_id: Callable[[str, str, str], int]) -> list[Transfer]:
+    def named(side):
+        return 0 if side is None else account_id(*side, p.ledger)
+    transfers = []
+    for p in planned:
+        transfers.append(Transfer(p.id, named(p.debit), named(p.credit), p.amount, p.code,
+                                  p.ledger, TransferKind(p.kind), p.pending_id, p.timeout,
+                                  reference=p.reference))
+    return transfers
+
+
+def may_overdraw(kind: str) -> bool:
+    """Only a member's points must never go below zero; the programme's accounts may."""
+    return kind != AccountKind.MEMBER
+
+
+Settle = Callable[[Connection, Posting, "LedgerError | None", datetime], object]
+Delayed = Callable[[Connection, Posting, datetime], None]
+
+
+@dataclass(frozen=True)
+class Owner:
+    """What to do with one purpose's postings: record the outcome; optionally, say it is late."""
+
+    settle: Settle
+    delayed: Delayed | None = None
+
+
+class Owners:
+    """The poster's one `settle` and `delayed`, each posting routed to its purpose's owner."""
+
+    def __init__(self, owners: Mapping[str, Owner]):
+        self._owners = dict(owners)
+
+    def settle(self, conn: Connection, posting: Posting, error: LedgerError | None,
+               now: datetime):
+        return self._owner(posting).settle(conn, posting, error, now)
+
+    def delayed(self, conn: Connection, posting: Posting, now: datetime) -> None:
+        """The ledger could not be reached for ``posting``: its owner may tell someone."""
+        owner = self._owners.get(posting.purpose)
+        if owner is not None and owner.delayed is not None:
+            owner.delayed(conn, posting, now)
+
+    def _owner(self, posting: Posting) -> Owner:
+        try:
+            return self._owners[posting.purpose]
+        except KeyError:
+            # Left queued: a configuration that knows the purpose will settle it.
+            log.error("poster.no_owner", posting=posting.id, purpose=posting.purpose)
+            raise LookupError(f"no owner for postings of purpose {posting.purpose!r}") from None
 
 
 def claim_due(conn: Connection, now: datetime, *, limit: int,
@@ -105,7 +171,8 @@ def find(conn: Connection, posting_id: int) -> Posting:
 
 
 def _posting(row, attempts: int | None = None) -> Posting:
-    planned = tuple(Planned(**{**t, "debit": tuple(t["debit"]), "credit": tuple(t["credit"])})
+    planned = tuple(Planned(**{**t, "debit": t["debit"] and tuple(t["debit"]),
+                               "credit": t["credit"] and tuple(t["credit"])})
                     for t in json.loads(row.transfers))
     return Posting(row.id, row.idempotency_key, row.purpose, row.redemption_id, planned,
                    row.attempts if attempts is None else attempts)

@@ -6,6 +6,12 @@ fires with the gateway's first `UssdScreen`; `answer("1")` continues; `release()
 (submit_sm with a ussd_service_op) are taken from the simulator through its `submit_listeners`
 hook, so they never mix with SMS MTs in `Simulator.submitted`.
 
+Network-initiated dialogues (a push, in the dialects that have one): a USSR request no phone is
+waiting for is a push. It is kept for `next_push(msisdn)`; the phone takes it with
+`phone.accept(push)` and then answers it like any screen (`answer("1")`), or hangs up. A number
+in `refuse_pushes` hangs up at once, as a phone busy or a member pressing Cancel does (an abort
+in the push's session).
+
 Each dialect's wire format is written here independently of gateway/ussd/dialects.py (from
 docs/ussd.md), so a test over the simulator checks the gateway's dialect against a second reading.
 """
@@ -22,7 +28,7 @@ from gateway.smpp import text as smstext
 __all__ = ["UssdNetwork", "UssdPhone", "UssdScreen"]
 
 BEGIN, CONTINUE, END, ABORT = "begin", "continue", "end", "abort"
-_PSSR_RESPONSE = 17
+_USSR_REQUEST, _PSSR_RESPONSE = 2, 17
 
 # dialect -> kind -> ussd_service_op the phone side sends
 _OPS = {
@@ -48,6 +54,9 @@ class UssdNetwork:
         self.simulator, self.dialect, self.service = simulator, dialect, service
         self._waiting: dict[str, list[defer.Deferred]] = {}
         self._numbers = itertools.count(1)
+        self._pushes: dict[str, list[UssdScreen]] = {}
+        self._push_waiters: dict[str, list[defer.Deferred]] = {}
+        self.refuse_pushes: set[str] = set()
         simulator.submit_listeners.append(self._screen)
 
     def phone(self, msisdn: str) -> UssdPhone:
@@ -56,13 +65,34 @@ class UssdNetwork:
     def close(self) -> None:
         self.simulator.submit_listeners.remove(self._screen)
 
+    def next_push(self, msisdn: str) -> defer.Deferred:
+        """Fires with the next screen the gateway pushed to `msisdn` (one already come, or later)."""
+        if self._pushes.get(msisdn):
+            return defer.succeed(self._pushes[msisdn].pop(0))
+        waiter = defer.Deferred()
+        self._push_waiters.setdefault(msisdn, []).append(waiter)
+        return waiter
+
     def _screen(self, submitted) -> bool:
         op = submitted.params.get("ussd_service_op")
-        waiting = self._waiting.get(submitted.destination_addr)
-        if op is None or not waiting:
+        if op is None:
             return False
-        waiting.pop(0).callback(UssdScreen(submitted.text, op == _PSSR_RESPONSE,
-                                           dict(submitted.params)))
+        screen = UssdScreen(submitted.text, op == _PSSR_RESPONSE, dict(submitted.params))
+        msisdn = submitted.destination_addr
+        waiting = self._waiting.get(msisdn)
+        if waiting:
+            waiting.pop(0).callback(screen)
+            return True
+        if op != _USSR_REQUEST:
+            return False
+        if msisdn in self.refuse_pushes:   # busy, or Cancel pressed: an abort in its session
+            phone = self.phone(msisdn)
+            phone.accept(screen)
+            phone.release()
+        elif self._push_waiters.get(msisdn):
+            self._push_waiters[msisdn].pop(0).callback(screen)
+        else:
+            self._pushes.setdefault(msisdn, []).append(screen)
         return True
 
     def _next_screen(self, msisdn: str) -> defer.Deferred:
@@ -85,6 +115,18 @@ class UssdPhone:
 
     def answer(self, text: str) -> defer.Deferred:
         return self._send(CONTINUE, text, expect=True)
+
+    def accept(self, push: UssdScreen) -> UssdPhone:
+        """Take a pushed screen's session: the next `answer` answers it."""
+        dialect, params = self.network.dialect, push.params
+        if dialect == "smpp5":
+            info = params["its_session_info"]
+            self._number, self._sequence = info >> 8, ((info >> 1) & 0x7F) + 1
+        elif dialect == "dialogue15":
+            self._number = params["its_session_info"] >> 1
+        else:
+            raise ValueError(f"the {dialect} dialect has no push")
+        return self
 
     def release(self) -> defer.Deferred:
         """The phone hangs up mid-dialogue (abort); fires with the deliver_sm_resp status."""

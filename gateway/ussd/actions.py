@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["ACTIONS", "LISTS", "ROLES", "VALUE_TYPES", "ActionSpec", "ActionUnavailable", "Actions",
-           "Caller", "Entry", "ListSpec"]
+__all__ = ["ACTIONS", "LISTS", "PUSHED", "ROLES", "VALUE_TYPES", "ActionSpec", "ActionUnavailable",
+           "Actions", "Caller", "Entry", "ListSpec"]
 
 ROLES = ("member", "agent")
 _ANYONE = ROLES
@@ -75,11 +75,18 @@ class Actions(Protocol):
     def settlement(self, caller: Caller) -> str: ...
     def sales(self, caller: Caller) -> str: ...
     def reverse(self, caller: Caller, reference: str, pin: str, key: str) -> str: ...
+    # A shop's request pushed to the member's phone (menus.push): answered without typing the
+    # code, which the gateway that pushed still holds; YES / NO all the same.
+    def approve_pushed(self, caller: Caller, approval: str, key: str) -> str: ...
+    def refuse_pushed(self, caller: Caller, approval: str, key: str) -> str: ...
 
 
 Values = Mapping[str, str | int]
 # The values an action is called with are text, but for these.
 VALUE_TYPES: Mapping[str, type] = {"quantity": int, "item_points": int, "total": int}
+# What the gateway knows of a shop's request when it pushes it (the push screen's values): the
+# redemption's reference as `approval`, never its confirmation code.
+PUSHED = ("approval", "shop", "agent", "quantity", "item_name", "total")
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,10 @@ ACTIONS: Mapping[str, ActionSpec] = {
                           lambda a, c, v, k: a.approve(c, v["approval"], v["pin"], k)),
     "refuse": ActionSpec(("member",), ("approval", "pin"),
                          lambda a, c, v, k: a.refuse(c, v["approval"], v["pin"], k)),
+    "approve_pushed": ActionSpec(("member",), ("approval",),
+                                 lambda a, c, v, k: a.approve_pushed(c, v["approval"], k)),
+    "refuse_pushed": ActionSpec(("member",), ("approval",),
+                                lambda a, c, v, k: a.refuse_pushed(c, v["approval"], k)),
     "set_language": ActionSpec(_ANYONE, ("language",), lambda a, c, v, k: a.set_language(c, v["language"])),
     "agent_redeem": ActionSpec(
         ("agent",), ("msisdn", "item", "quantity", "pin"),

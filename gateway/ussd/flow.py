@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from gateway.ussd.actions import ACTIONS, LISTS
+from gateway.ussd.actions import ACTIONS, LISTS, PUSHED
 from gateway.ussd.inputs import KINDS
 from gateway.ussd.screens import placeholders
 from gateway.ussd.tree import MenuTree, Problem, ScreenSpec, Text, choice, did_you_mean, target
@@ -36,14 +36,23 @@ def check(tree: MenuTree) -> None:
 
 
 def reachable(tree: MenuTree, role: str) -> frozenset[str]:
-    """The screens a caller in `role` can reach from its home."""
-    return frozenset(_gathered(tree.screens, {role: tree.homes[role]}))
+    """The screens a caller in `role` can reach from its home (members: or from the push screen)."""
+    return frozenset(_gathered(tree.screens, _entries(tree, role)))
+
+
+def _entries(tree: MenuTree, role: str | None = None) -> dict[str, frozenset[str]]:
+    """Where dialogues begin, with the values known there: each home, and the push screen, which
+    a pushed dialogue opens with the shop's request (`PUSHED`) and which belongs to members."""
+    entries = {home: frozenset() for who, home in tree.homes.items() if role in (None, who)}
+    if tree.push is not None and role in (None, "member"):
+        entries[tree.push] = entries.get(tree.push, frozenset(PUSHED)) & frozenset(PUSHED)
+    return entries
 
 
 def _check(tree: MenuTree) -> None:
     for spec in tree.screens.values():
         _check_links(spec, tree.screens)
-    gathered = _gathered(tree.screens, tree.homes)
+    gathered = _gathered(tree.screens, _entries(tree))
     _check_reachable(tree, gathered)
     _check_roles(tree)
     for spec in tree.screens.values():
@@ -91,9 +100,10 @@ def answer_sets(kind: str, have: frozenset[str]) -> frozenset[str]:
     return frozenset(sets)
 
 
-def _gathered(screens: Mapping[str, ScreenSpec], homes: Mapping[str, str]) -> dict[str, frozenset[str]]:
-    """For each reachable screen, the values gathered on every way from a home to it."""
-    have: dict[str, frozenset[str]] = {home: frozenset() for home in homes.values()}
+def _gathered(screens: Mapping[str, ScreenSpec],
+              entries: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """For each reachable screen, the values gathered on every way from an entry to it."""
+    have: dict[str, frozenset[str]] = dict(entries)
     work = list(have)
     while work:
         sid = work.pop()
@@ -109,11 +119,14 @@ def _gathered(screens: Mapping[str, ScreenSpec], homes: Mapping[str, str]) -> di
 def _check_reachable(tree: MenuTree, gathered: Mapping[str, frozenset[str]]) -> None:
     for sid in tree.screens:
         if sid not in gathered:
-            raise Problem(f"screens.{sid}", "no way leads here from a home screen (menus.home)")
+            raise Problem(f"screens.{sid}", "no way leads here from a home screen (menus.home) "
+                                            "or the push screen (menus.push)")
 
 
 def _check_roles(tree: MenuTree) -> None:
     for role, home in tree.homes.items():
+        if role == "member" and tree.push is not None:
+            home = f"{home} or {tree.push}"
         for sid in sorted(reachable(tree, role)):
             for where, name, specs in _calls(tree.screens[sid]):
                 if role not in specs[name].roles:

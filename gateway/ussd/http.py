@@ -59,6 +59,11 @@ class Callback:
         """The aggregator sent this step again (it timed out waiting): answer the same screen."""
         return seen is not None and self.text == seen
 
+    def shortcut(self) -> tuple[str, ...]:
+        """On a session's first request, the answers dialled with the code: the aggregator sends
+        `*384*123*2*1#` as text "2*1", to be taken as "2" then "1" (`Menus.start`'s path)."""
+        return tuple(part for part in self.text.split("*") if part)
+
     def latest(self, seen: str | None = None) -> str | None:
         """The answer this request brings, or None on the first request of a dialogue.
 

@@ -22,11 +22,12 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from gateway.ussd.actions import ACTIONS, LISTS, VALUE_TYPES, Actions, ActionUnavailable, Caller, Entry
+from gateway.ussd.actions import (ACTIONS, LISTS, PUSHED, VALUE_TYPES, Actions, ActionUnavailable,
+                                  Caller, Entry)
 from gateway.ussd.inputs import KINDS, MAX_ANSWER, fold
 from gateway.ussd.render import Painter, check_fits
 from gateway.ussd.screens import End, Limits, Screen, compose
@@ -35,9 +36,10 @@ from gateway.ussd.flow import answer_sets, reachable
 from gateway.ussd.flow import check as check_flow
 from gateway.ussd.tree import MenuError, MenuTree, ScreenSpec, parse
 
-__all__ = ["Menus", "default_menu_path", "from_mapping", "load", "loads"]
+__all__ = ["Menus", "default_menu_path", "dialled_steps", "from_mapping", "load", "loads"]
 
 BACK, HOME, MORE = "0", "00", "98"
+MAX_PATH = 8  # answers taken from a dialled shortcut; deeper is not a shortcut anyone types
 
 Outcome = tuple[MenuState | None, Screen | End]
 
@@ -91,15 +93,45 @@ class Menus:
         other.actions = actions
         return other
 
-    def start(self, msisdn: str, role: str, language: str | None, dialogue: str) -> Outcome:
-        """The home screen for `role`, in `language` when the menus have it."""
+    def start(self, msisdn: str, role: str, language: str | None, dialogue: str,
+              path: Sequence[str] = ()) -> Outcome:
+        """The home screen for `role`, in `language` when the menus have it.
+
+        `path`: the answers dialled with the code (`*123*2*1#`: "2", "1", see `dialled_steps`),
+        taken one by one as if typed; an answer that is not taken stops the walk on the screen
+        it was typed at, under its hint, and the rest is ignored.
+        """
         if role not in self.tree.homes:
             raise ValueError(f"no menu for role {role!r}")
         if language not in self.tree.languages:
             language = self.tree.default_language
         home = self.tree.homes[role]
         state = MenuState(role, language, home, dialogue[-100:])
-        return self._guarded(Caller(msisdn, role, language), state, lambda c: self._show(c, state))
+        outcome = self._guarded(Caller(msisdn, role, language), state, lambda c: self._show(c, state))
+        for answer in path[:MAX_PATH]:
+            if outcome[0] is None or outcome[1].hint is not None:
+                break
+            outcome = self.advance(msisdn, outcome[0], answer)
+        return outcome
+
+    def pushed(self, msisdn: str, language: str | None, request: Mapping[str, str | int],
+               dialogue: str) -> tuple[MenuState, Screen]:
+        """The first screen of a dialogue the gateway starts: the push screen (menus.push) showing
+        a shop's request, whose values (`PUSHED`) become the dialogue's. ValueError if the menu
+        file has no push screen or a value is missing."""
+        if self.tree.push is None:
+            raise ValueError("the menu file has no push screen (menus.push)")
+        missing = [name for name in PUSHED if not isinstance(
+            request.get(name), VALUE_TYPES.get(name, str))]
+        if missing:
+            raise ValueError(f"a pushed request needs {', '.join(missing)}")
+        if language not in self.tree.languages:
+            language = self.tree.default_language
+        values = _entry_values(Entry(str(request["approval"]), request), PUSHED)  # cut to size
+        state = MenuState("member", language, self.tree.push, dialogue[-100:], values=values)
+        shown, screen = self._show(Caller(msisdn, "member", language), state)
+        assert isinstance(screen, Screen) and shown is not None  # a menu screen calls nothing
+        return shown, screen
 
     def advance(self, msisdn: str, state: MenuState | Mapping, answer: str) -> Outcome:
         """Take one answer. `state` as returned before, or as its `to_dict()` came back from storage."""
@@ -202,9 +234,9 @@ class Menus:
             entries = LISTS[spec.list].fetch(self.actions, caller)
             page = painter.list(spec, state.values, entries, state.page, hint)
             state = replace(state, page=page.page, shown=page.keys)
-            return state, Screen(page.text, shortened=page.shortened)
+            return state, Screen(page.text, shortened=page.shortened, hint=hint)
         text, shortened = (painter.menu if spec.kind == "menu" else painter.input)(spec, state.values, hint)
-        return state, Screen(text, secret=spec.input == "pin", shortened=shortened)
+        return state, Screen(text, secret=spec.input == "pin", shortened=shortened, hint=hint)
 
     def _call(self, caller: Caller, state: MenuState, action: str, values: Mapping) -> Outcome:
         spec = ACTIONS[action]
@@ -212,6 +244,8 @@ class Menus:
             # Only a stale or tampered state gets here: the loader proved every way asks first.
             return None, self.end(state.language, "expired")
         text = spec.call(self.actions, caller, values, f"{state.dialogue}:{state.step}")
+        if not text:    # taken, its outcome still to come (the central ledger's): it goes by SMS
+            return None, self.end(state.language, "by_sms")
         ended, shortened = compose([text], self.limits)
         return None, End(ended, shortened)
 
@@ -229,6 +263,21 @@ class Menus:
         """
         text, shortened = compose([self.tree.text(name, language)], self.limits)
         return End(text, shortened)
+
+
+def dialled_steps(dialled: str | None, service: str = "") -> tuple[str, ...]:
+    """The menu answers dialled with the service code: `*123*2*1#` -> ("2", "1").
+
+    The code itself is `service` (the address the phone reached, "123", or the aggregator's
+    `serviceCode`, "*384*123#") when the dialled string starts with it; otherwise its first part.
+    Empty parts (`*123**1#`) are dropped: a keypad slip, not an answer.
+    """
+    if not isinstance(dialled, str):
+        return ()
+    parts = dialled.strip().removesuffix("#").removeprefix("*").split("*")
+    code = [p for p in service.strip().removesuffix("#").removeprefix("*").split("*") if p]
+    rest = parts[len(code):] if code and parts[:len(code)] == code else parts[1:]
+    return tuple(part for part in rest if part)[:MAX_PATH]
 
 
 def _choice(answer: str, count: int) -> int | None:

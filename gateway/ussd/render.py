@@ -114,7 +114,8 @@ class Painter:
         return self.hint(name) if name else ""
 
     def _nav(self, spec: ScreenSpec) -> str:
-        is_home = spec.id in self.tree.homes.values()
+        # A pushed request opens on its screen: there is nowhere to go back to.
+        is_home = spec.id in self.tree.homes.values() or spec.id == self.tree.push
         return "" if is_home else self.tree.text("nav", self.language)
 
     def _more(self, more: bool) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["DEFAULT_LIMITS", "End", "Limits", "Screen", "compose", "fill", "fits", "is_gsm", "overflow",
            "paginate", "placeholders", "shorten", "show", "units"]
@@ -63,11 +63,14 @@ class Screen:
 
     ``secret``: the answer to this screen is a PIN; the caller must not log, store or echo it.
     ``shortened``: a value was cut to fit (worth a log line: a sample in the menu file is too short).
+    ``hint``: the hint shown above it, i.e. the last answer was not taken (a dialled shortcut stops
+    there).
     """
 
     text: str
     secret: bool = False
     shortened: bool = False
+    hint: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,12 @@ class FakeActions:
     def refuse(self, caller: Caller, approval: str, pin: str, key: str) -> str:
         return self._done("refuse", caller, pin, key, approval, text=f"Refused {approval}.")
 
+    def approve_pushed(self, caller: Caller, approval: str, key: str) -> str:
+        return self._done("approve_pushed", caller, None, key, approval, text=f"Approved {approval}.")
+
+    def refuse_pushed(self, caller: Caller, approval: str, key: str) -> str:
+        return self._done("refuse_pushed", caller, None, key, approval, text=f"Refused {approval}.")
+
     def set_language(self, caller: Caller, language: str) -> str:
         return self._done("set_language", caller, None, None, language, text=f"Language: {language}.")
 

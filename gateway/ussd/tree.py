@@ -28,7 +28,7 @@ from gateway.ussd.screens import Limits, placeholders
 
 __all__ = ["END_TEXTS", "HINTS", "MenuError", "MenuTree", "Option", "Problem", "ScreenSpec", "TEXTS", "parse"]
 
-END_TEXTS = ("expired", "try_later", "by_sms")  # last screens the gateway itself may need
+END_TEXTS = ("expired", "try_later", "by_sms", "answer_by_sms")  # last screens the gateway may need
 TEXTS = ("nav", "more", *END_TEXTS)
 HINTS = ("choice", "msisdn", "item", "item_unknown", "quantity", "pin", "reference")
 MAX_OPTIONS = 9  # one key press each
@@ -84,6 +84,7 @@ class MenuTree:
     texts: Mapping[str, Text]
     hints: Mapping[str, Text]
     samples: Mapping[str, Mapping[str, str | int]] = field(repr=False)  # language -> name -> value
+    push: str | None = None  # the member screen a network-initiated dialogue opens on (menus.push)
 
     def text(self, name: str, language: str) -> str:
         """A shared text ("expired", "try_later" ...) in `language`, else the default language."""
@@ -118,8 +119,8 @@ def parse(data: Mapping[str, Any], source: str) -> MenuTree:
 def _tree(data: Mapping[str, Any], source: str) -> MenuTree:
     _known(data, ("menus", "text", "hints", "samples", "screens"), "")
     menus = _table(data, "menus", "menus")
-    _known(menus, ("languages", "default_language", "home", "limits", "max_quantity", "pin_min",
-                   "pin_max"), "menus")
+    _known(menus, ("languages", "default_language", "home", "push", "limits", "max_quantity",
+                   "pin_min", "pin_max"), "menus")
     languages = _languages(menus.get("languages"))
     default = menus.get("default_language", languages[0])
     if default not in languages:
@@ -133,8 +134,11 @@ def _tree(data: Mapping[str, Any], source: str) -> MenuTree:
     raw_screens = _table(data, "screens", "screens")
     screens = {sid: _screen(sid, table, languages) for sid, table in raw_screens.items()}
     homes = _homes(menus.get("home"), screens)
+    push = None if menus.get("push") is None else target(menus["push"], screens, "menus.push")
+    if push is not None and screens[push].kind != "menu":
+        raise Problem("menus.push", "the push screen is a menu (its options answer the request)")
     return MenuTree(source, languages, default, _limits(menus.get("limits")), rules, homes, screens,
-                    texts, hints, _samples(data.get("samples"), languages))
+                    texts, hints, _samples(data.get("samples"), languages), push)
 
 
 # --- the parts of the file ----------------------------------------------------------------------

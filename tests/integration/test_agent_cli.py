@@ -12,6 +12,7 @@ from gateway.agency import aftersales
 from gateway.cli import main
 from gateway.store.db import make_engine
 from gateway.store.models import outbox
+from gateway.store.tables_catalog import ledger_postings
 
 
 @pytest.fixture
@@ -82,4 +83,25 @@ def test_dispute_resolved_and_the_month_report(config_file, database_url, capsys
     assert "2026-11,agent,A1023,shop,1,1000,20,1000" in lines      # the reversed one is left out
     assert "2026-11,total,,,1,1000,35,1000" in lines
     assert jifen(config_file, "report", "agents", "--month", "2026-13") == 1
+    engine.dispose()
+
+
+def test_with_the_central_ledger_an_upheld_dispute_waits_for_it_before_telling(
+        config_file, database_url, capsys):
+    engine = make_engine(database_url)
+    agency = Agency(engine)
+    rdm = agency.rdm(qty=1)
+    agency.answer(rdm.code)
+    agency.call(aftersales.dispute, JANE, rdm.deal.reference)
+    central = Path(config_file).read_text(encoding="utf-8").replace(
+        '[ledger]\n', '[ledger]\nkind = "http"\nurl = "http://127.0.0.1:9"\n')
+    Path(config_file).write_text(central, encoding="utf-8")
+    capsys.readouterr()
+    assert jifen(config_file, "redemptions", "dispute", "resolve", rdm.deal.reference, "uphold") == 0
+    assert "reversal queued for the central ledger" in capsys.readouterr().out
+    with engine.connect() as conn:
+        keys = set(conn.execute(select(outbox.c.idempotency_key)).scalars())
+        queued = conn.execute(select(ledger_postings.c.idempotency_key)).scalars().all()
+    assert f"ardm:{rdm.deal.reference}:dispute:m" not in keys     # told once it posts
+    assert any(key.startswith(f"ardm:{rdm.deal.reference}:") for key in queued)
     engine.dispose()

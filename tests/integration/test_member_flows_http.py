@@ -27,7 +27,10 @@ CENTRAL_POINTS = {JANE: 1350, LI: 2600, AMINA: 40}
 PROCESSING = ("is being processed", "处理中")
 
 
-class CentralLedgerFlows(ScratchDatabase):
+class CentralLedgerGateway(ScratchDatabase):
+    """A gateway with ``[ledger] kind = "http"`` against a served central ledger that holds
+    `CENTRAL_POINTS` (the gateway's own embedded tables hold `SAMPLE`'s, unused)."""
+
     timeout = 90
 
     def setUp(self):
@@ -41,11 +44,15 @@ class CentralLedgerFlows(ScratchDatabase):
         config = dataclasses.replace(
             base, ledger=dataclasses.replace(base.ledger, kind="http", url=self.service.url,
                                              timeout=1.0, attempts=2, retry_initial_delay=0.05,
-                                             retry_max_delay=0.2),
+                                             retry_max_delay=0.2, read_timeout=0.5),
             redemption=dataclasses.replace(base.redemption, pin_required=False))
-        self.loop = LoopbackGateway(reactor, scratch_url(self), config=config)
+        self.loop = LoopbackGateway(reactor, scratch_url(self), config=self.configured(config))
         self.addCleanup(self.loop.stop)
         return self.loop.start().addCallback(lambda _: threads.deferToThread(self._catalogue))
+
+    def configured(self, config):
+        """The gateway's config: a test case's changes to the one above."""
+        return config
 
     def _fund_central(self):
         with self.central_engine.begin() as conn:
@@ -78,6 +85,8 @@ class CentralLedgerFlows(ScratchDatabase):
             return dict(conn.execute(select(ledger_postings.c.state, func.count())
                                      .group_by(ledger_postings.c.state)).all())
 
+
+class CentralLedgerFlows(CentralLedgerGateway):
     @defer.inlineCallbacks
     def test_members_get_the_final_sms_after_the_ledger_comes_back(self):
         yield self.redeem(JANE, "REDEEM AIR50")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -87,6 +88,16 @@ def test_sold_out(shop: Shop):
     assert shop.redeem(people[2], "MOVIE", 1).state is State.COMPLETED
     assert shop.redeem(people[3], "MOVIE", 1).reason is Refusal.SOLD_OUT
     assert shop.item("MOVIE").stock == 0
+
+
+def test_every_reference_has_a_digit_so_commands_can_name_it_back(gateway_engine):
+    class Letters(random.Random):
+        def choice(self, seq):              # draws only letters where it may
+            letters = [c for c in seq if not c.isdigit()]
+            return super().choice(letters or seq)
+    with gateway_engine.connect() as conn:
+        drawn = {codes.new_reference(conn, Letters(n)) for n in range(200)}
+    assert all(any(c.isdigit() for c in ref) and len(ref) == 5 for ref in drawn)
 
 
 def test_history_shows_the_redemption_with_its_reference(shop: Shop):

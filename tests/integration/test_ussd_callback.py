@@ -91,6 +91,22 @@ class UssdHttpCases:
         self.assertFalse([row for row in stored if PIN in row], "a PIN was stored")
 
     @defer.inlineCallbacks
+    def test_a_dialled_shortcut_arrives_as_the_first_text(self):
+        # *384*123*3*AIR50# comes as text "3*AIR50" on the session's first request.
+        code, by_keys = yield self.post("3*AIR50", session="keys-first")
+        self.assertIn("Airtime", by_keys)
+        for text in ("", "3", "3*AIR50"):
+            code, pressed = yield self.post(text, session="pressed")
+        self.assertEqual(by_keys, pressed)
+        code, screen = yield self.post("3*AIR50*1", session="keys-first")   # goes on from there
+        self.assertIn("PIN", screen)
+        code, again = yield self.post("3*AIR50", session="keys-first-2")
+        code, retried = yield self.post("3*AIR50", session="keys-first-2")  # a retry: same screen
+        self.assertEqual(retried, again)
+        code, wrong = yield self.post("3*NOSUCH*1", session="wrong-step")
+        self.assertTrue(wrong.startswith("CON No reward has that code."), wrong)
+
+    @defer.inlineCallbacks
     def test_bad_secret(self):
         code, body = yield self.post("", secret="wrong")
         self.assertEqual((code, body), (403, "not allowed\n"))

@@ -94,6 +94,28 @@ class UssdDialogueCases:
         self.assertEqual(self.balance(), before - cost, done.text)
 
     @defer.inlineCallbacks
+    def test_a_dialled_shortcut_lands_where_the_keys_would(self):
+        pressed = self.network.phone(MEMBER)
+        yield pressed.dial("*123#")
+        yield pressed.answer("2")
+        by_keys = yield pressed.answer("1")                 # the catalogue's first reward
+        dialled = yield self.phone.dial("*123*2*1#")
+        self.assertEqual(dialled.text, by_keys.text)
+        self.assertIn("How many?", dialled.text)
+        screen = yield self.phone.answer("1")               # and the dialogue goes on from there
+        self.assertIn("PIN", screen.text)
+        wrong = yield self.network.phone(MEMBER).dial("*123*2*x*1#")
+        self.assertTrue(wrong.text.startswith("Invalid choice.\n1 "), wrong.text)  # the list again
+        self.assertFalse(wrong.ends)
+
+    @defer.inlineCallbacks
+    def test_a_dialled_shortcut_to_an_action_runs_it_and_is_shown(self):
+        done = yield self.phone.dial("*123*1#")             # My balance
+        self.assertTrue(done.ends)
+        self.assertIn("1,350", done.text)
+        yield _until(lambda: self.rows(select(ussd_sessions.c.result)) == [("shown",)])
+
+    @defer.inlineCallbacks
     def test_release_mid_menu_ends_the_dialogue(self):
         yield self.phone.dial("*123#")
         status = yield self.phone.release()

@@ -46,20 +46,18 @@ def run(text: str, services, sender="254733000111", member=None):
 
 
 def test_the_prompt_is_one_sms_in_english_and_two_in_chinese():
-    invocation = type("I", (), {"table": TABLE})
-    english = agent.prompt(deal("en"), "4821", invocation)
+    english = agent.prompt(deal("en"), "4821", TABLE)
     assert english == ["Jifen: Shop Li (A1023) asks to redeem 2 x Rice 5kg for 1,000 pts. "
                        "Reply YES 4821 to approve, NO 4821 to refuse. Never share your PIN."]
-    chinese = agent.prompt(deal("zh", name="李记小卖部"), "4821", invocation)
+    chinese = agent.prompt(deal("zh", name="李记小卖部"), "4821", TABLE)
     assert len(chinese) == 2 and "4821" in chinese[1] and "PIN" in chinese[1]
     assert all(fits(text) for text in chinese)
 
 
 @pytest.mark.parametrize("language", languages())
 def test_every_reply_about_a_deal_fits_with_the_longest_names(language):
-    invocation = type("I", (), {"table": TABLE})
     long_deal = deal(language, name=LONG, item=LONG)
-    assert all(fits(text) for text in agent.prompt(long_deal, "4821", invocation))
+    assert all(fits(text) for text in agent.prompt(long_deal, "4821", TABLE))
     for template in ("agent.approved", "agent.refused", "agent.cancelled", "agent.expired",
                      "agent.reversed", "member.approved", "member.expired", "member.reversed",
                      "member.dispute_rejected"):

@@ -46,6 +46,15 @@ class FakeServices:
     def set_opt_out(self, msisdn: str, opted_out: bool) -> None:
         self.opt_outs.append((msisdn, opted_out))
 
+    def __getattr__(self, name):
+        """Any other service (rewards, agents) is away: its command answers "try later"."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def unavailable(*args, **kwargs):
+            raise ServiceUnavailable(name)
+        return unavailable
+
 
 def member(language=None):
     return Member(id=1, msisdn="8613800138000", name="Wang", language=language, points_account=7)

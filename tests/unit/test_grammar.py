@@ -75,7 +75,7 @@ def test_keyword_without_arguments_followed_by_anything_is_that_command(keyword,
 def test_table_shape(table):
     assert table.languages == ("en", "zh", "sw", "fr", "es")
     assert set(table.commands) == {"BAL", "CAT", "REDEEM", "HIST", "PIN", "LANG", "STOP", "START", "HELP",
-                                   "DISPUTE", "RDM", "AGBAL", "SALES", "REV", "YES", "NO"}
+                                   "DISPUTE", "RDM", "AGBAL", "SALES", "REV", "AGPIN", "YES", "NO"}
     assert table.keywords("BAL", "zh")[:2] == ("余额", "查询积分")
     assert {"JF", "CXJF"} <= set(table.keywords("BAL", "zh"))
     assert {"DH", "JFDH", "兑换"} <= set(table.keywords("REDEEM", "zh"))

@@ -27,7 +27,9 @@ KEY = b"k" * 32
     ("REDEME AIR50 1 1234", "REDEME AIR50 1 ****"),       # a slip still hides the PIN
     ("PIN 1234 56", "PIN **** ****"),                      # does not fit: every number goes
     ("REDEEM AIR50 1 1234 777", "REDEEM AIR50 **** **** ****"),  # does not fit: every number
-    ("PIM 1234 5678", "PIM **** ****"),                    # too short to guess, not to hide
+    ("PIM 1234 5678", "PIM **** ****"),
+    ("密码1234 5678", "密码**** ****"),                      # a Chinese keyword glued to the PIN
+    ("兑换AIR50 1 1234", "兑换AIR50 1 ****"),                 # glued, but not the secret                    # too short to guess, not to hide
     ("PN 1234", "PN ****"),
     ("YSE 4821", "YSE ****"),
 ])

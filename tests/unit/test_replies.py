@@ -45,6 +45,7 @@ def realistic_values(name: str, language: str) -> list[dict]:
     return {
         "balance": [{"available": 99_999_999, "on_hold": 9_999_999}, {"available": 0, "on_hold": 0}],
         "balance.no_hold": [{"available": 99_999_999}],
+        "balance.unavailable": [{}],
         "help": [{"menu": full_menu, "help": shown("HELP", language)}],
         "help.command": _explanations(language),
         "not_understood": [{"text": text, **bal_help} for text in AWKWARD_ECHOES],

@@ -19,7 +19,7 @@ from gateway.config import ConfigError
 from gateway.ussd import menu
 from gateway.ussd.actions import Entry
 from gateway.ussd.menu import Menus
-from gateway.ussd.screens import End, Limits, Screen, fits
+from gateway.ussd.screens import End, Limits, Screen, fits, is_gsm
 from gateway.ussd.state import MenuState
 from gateway.ussd.testing import GOOD_PIN, FakeActions
 from gateway.ussd.tree import MenuError
@@ -32,10 +32,33 @@ GOOD_ANSWERS = {"msisdn": "0712345678", "item": "OIL2", "quantity": "20", "pin":
                 "reference": "R8K2P"}
 
 
-def test_the_shipped_menus_have_both_roles_and_four_languages():
+def test_the_shipped_menus_have_both_roles_and_the_sms_languages():
     assert TREE.homes == {"member": "member_home", "agent": "agent_home"}
-    assert TREE.languages == ("en", "zh", "sw", "fr")
+    assert TREE.languages == ("en", "zh", "sw", "fr", "es")
     assert TREE.limits == Limits(182, 80)
+
+
+def all_texts(data):
+    """(key, language, text) of every text in the menu file, as written."""
+    tables = [("text", data["text"]), ("hints", data["hints"])]
+    for sid, screen in data["screens"].items():
+        for name in ("title", "prompt", "entry", "empty"):
+            if name in screen:
+                tables.append((f"screens.{sid}", {name: screen[name]}))
+        for n, option in enumerate(screen.get("options", ())):
+            tables.append((f"screens.{sid}.options[{n}]", {"label": option["label"]}))
+    for where, table in tables:
+        for name, text in table.items():
+            for language in TREE.languages:
+                yield f"{where}.{name}", language, text if isinstance(text, str) else text[language]
+
+
+@pytest.mark.parametrize("language", [lang for lang in TREE.languages if lang != "zh"])
+def test_latin_script_menus_stay_in_the_gsm_alphabet(language):
+    # One letter outside it (a c cedilla, an o acute) sends the whole screen as UCS-2: 80, not 182.
+    outside = [(key, text) for key, lang, text in all_texts(DATA)
+               if lang == language and not is_gsm(text)]
+    assert outside == []
 
 
 # --- every screen fits ----------------------------------------------------------------------------
@@ -205,6 +228,17 @@ def test_redeem_from_the_catalogue_with_pin_calls_redeem_once_with_a_key():
     assert screens[3].secret and not screens[2].secret
     assert actions.calls == [("redeem", MEMBER, "OIL2", 3, GOOD_PIN, f"ussd:{MEMBER}:9:4")]
     assert isinstance(screens[-1], End)
+
+
+def test_an_action_whose_outcome_comes_later_says_it_will_come_by_sms():
+    class Queued(FakeActions):
+        def reverse(self, caller, reference, pin, key):
+            super().reverse(caller, reference, pin, key)
+            return ""                   # as the handlers answer while the ledger has not yet
+    screens, actions = run(["5", "r8k2p", GOOD_PIN], role="agent", actions=Queued(),
+                           msisdn=AGENT)
+    assert screens[-1] == End("We are still working on it. You will get the result by SMS.")
+    assert actions.calls[0][:3] == ("reverse", AGENT, "R8K2P")
 
 
 def test_redeem_by_code_forgives_case_and_full_width_digits_and_hints_on_a_bad_code():

@@ -52,4 +52,12 @@ TEMPLATES = {
     "why.dispute_how": "Send {keyword} and the reference from your receipt.",
     "why.already_disputed": "{ref} is already under review.",
     "why.dispute_window": "Complaints are taken within {hours} hours. Call us.",
+    "agent.processing": "Jifen: {ref} is being processed. We will SMS you the outcome. Do not hand over the goods yet.",
+    "member.processing": "Jifen: your approval of {ref} is being processed. We will SMS you the outcome.",
+    "member.approved.central": "Jifen: you redeemed {qty} x {item} for {points} pts at {shop}. Ref {ref}. Problem? Send {dispute} {ref} within {hours}h.",
+    "agent.pin_set": "Jifen: your agent PIN is set. Add it at the end of every {rdm}. Never share it.",
+    "agent.pin_changed": "Jifen: your agent PIN is changed. Never share it.",
+    "why.pin_old_needed": "Send {keyword}, your current PIN, then the new one.",
+    "why.no_pin_yet": "You have no agent PIN yet. Send {keyword} and the new PIN.",
+    "about.AGPIN": "agents: set or change your agent PIN.",
 }

@@ -53,4 +53,12 @@ TEMPLATES = {
     "why.dispute_how": "Envie {keyword} y la referencia de su recibo.",
     "why.already_disputed": "{ref} ya esta en revision.",
     "why.dispute_window": "Reclamos dentro de {hours} horas. Llamenos.",
+    "agent.processing": "Jifen: {ref} se esta procesando. Le enviaremos el resultado por SMS. No entregue aun.",
+    "member.processing": "Jifen: su aprobacion de {ref} se esta procesando. Le enviaremos el resultado por SMS.",
+    "member.approved.central": "Jifen: canjeo {qty} x {item} por {points} pts en {shop}. Ref {ref}. Problema? Envie {dispute} {ref} en {hours}h.",
+    "agent.pin_set": "Jifen: su PIN de agente quedo guardado. Agreguelo al final de cada {rdm}. No lo comparta.",
+    "agent.pin_changed": "Jifen: su PIN de agente fue cambiado. No lo comparta.",
+    "why.pin_old_needed": "Envie {keyword}, su PIN actual y luego el nuevo.",
+    "why.no_pin_yet": "Aun no tiene PIN de agente. Envie {keyword} y el nuevo PIN.",
+    "about.AGPIN": "agentes: crear o cambiar su PIN de agente.",
 }

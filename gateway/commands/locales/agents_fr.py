@@ -53,4 +53,12 @@ TEMPLATES = {
     "why.dispute_how": "Envoyez {keyword} et la reference de votre recu.",
     "why.already_disputed": "{ref} est deja a l'etude.",
     "why.dispute_window": "Reclamations sous {hours} heures. Appelez-nous.",
+    "agent.processing": "Jifen: {ref} est en cours de traitement. Resultat par SMS. Ne remettez rien encore.",
+    "member.processing": "Jifen: votre accord pour {ref} est en cours de traitement. Resultat par SMS.",
+    "member.approved.central": "Jifen: {qty} x {item} pour {points} pts chez {shop}. Ref {ref}. Un souci? Envoyez {dispute} {ref} sous {hours}h.",
+    "agent.pin_set": "Jifen: votre PIN agent est enregistre. Ajoutez-le a la fin de chaque {rdm}. Ne le donnez jamais.",
+    "agent.pin_changed": "Jifen: votre PIN agent est change. Ne le donnez jamais.",
+    "why.pin_old_needed": "Envoyez {keyword}, votre PIN actuel, puis le nouveau.",
+    "why.no_pin_yet": "Vous n'avez pas encore de PIN agent. Envoyez {keyword} et le nouveau PIN.",
+    "about.AGPIN": "agents : définir ou changer votre PIN agent.",
 }

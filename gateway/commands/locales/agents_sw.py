@@ -52,4 +52,12 @@ TEMPLATES = {
     "why.dispute_how": "Tuma {keyword} na namba ya risiti yako.",
     "why.already_disputed": "{ref} tayari inachunguzwa.",
     "why.dispute_window": "Malalamiko yanapokelewa ndani ya saa {hours}. Tupigie.",
+    "agent.processing": "Jifen: {ref} inashughulikiwa. Tutakutumia SMS ya matokeo. Usitoe bidhaa bado.",
+    "member.processing": "Jifen: idhini yako ya {ref} inashughulikiwa. Tutakutumia SMS ya matokeo.",
+    "member.approved.central": "Jifen: umepata {qty} x {item} kwa pointi {points} kwa {shop}. Ref {ref}. Tatizo? Tuma {dispute} {ref} ndani ya saa {hours}.",
+    "agent.pin_set": "Jifen: PIN yako ya wakala imewekwa. Iongeze mwishoni mwa kila {rdm}. Usimpe mtu.",
+    "agent.pin_changed": "Jifen: PIN yako ya wakala imebadilishwa. Usimpe mtu.",
+    "why.pin_old_needed": "Tuma {keyword}, PIN yako ya sasa, kisha mpya.",
+    "why.no_pin_yet": "Huna PIN ya wakala bado. Tuma {keyword} na PIN mpya.",
+    "about.AGPIN": "mawakala: weka au badilisha PIN yako ya wakala.",
 }

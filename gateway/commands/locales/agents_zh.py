@@ -53,4 +53,12 @@ TEMPLATES = {
     "why.dispute_how": "请发{keyword}加收据上的单号。",
     "why.already_disputed": "{ref}已在处理中。",
     "why.dispute_window": "投诉须在{hours}小时内提出，请来电。",
+    "agent.processing": "积分：{ref}处理中，结果将短信通知。请先勿交货。",
+    "member.processing": "积分：您对{ref}的确认处理中，结果将短信通知。",
+    "member.approved.central": "积分：{shop}兑换{qty}x{item}扣{points}分，单号{ref}。{hours}小时内可发{dispute}+单号投诉。",
+    "agent.pin_set": "积分：代理密码已设置，每次{rdm}时加在末尾。切勿告诉他人。",
+    "agent.pin_changed": "积分：代理密码已更改。切勿告诉他人。",
+    "why.pin_old_needed": "请发{keyword}、原密码和新密码。",
+    "why.no_pin_yet": "您还没有代理密码，请发{keyword}和新密码。",
+    "about.AGPIN": "代理：设置或更改代理密码。",
 }

@@ -5,6 +5,7 @@ THOUSANDS = ","
 TEMPLATES = {
     "balance": "Jifen: your balance is {available} pts ({on_hold} on hold).",
     "balance.no_hold": "Jifen: your balance is {available} pts.",
+    "balance.unavailable": "Jifen: your points balance is not available right now. Please try again in a few minutes.",
     "help": "Jifen: {menu}. {help} + keyword explains it.",
     "help.command": "{keyword}: {about} Example: {example}",
     "menu.separator": ", ",

@@ -5,6 +5,7 @@ THOUSANDS = "."
 TEMPLATES = {
     "balance": "Jifen: su saldo es de {available} pts ({on_hold} retenidos).",
     "balance.no_hold": "Jifen: su saldo es de {available} pts.",
+    "balance.unavailable": "Jifen: su saldo no esta disponible en este momento. Intente de nuevo en unos minutos.",
     "help": "Jifen: {menu}. {help} + palabra la explica.",
     "help.command": "{keyword}: {about} Ejemplo: {example}",
     "menu.separator": ", ",

@@ -5,6 +5,7 @@ THOUSANDS = " "
 TEMPLATES = {
     "balance": "Jifen : votre solde est de {available} pts ({on_hold} en attente).",
     "balance.no_hold": "Jifen : votre solde est de {available} pts.",
+    "balance.unavailable": "Jifen : votre solde n'est pas disponible pour le moment. Veuillez réessayer dans quelques minutes.",
     "help": "Jifen : {menu}. {help} + mot-clé l'explique.",
     "help.command": "{keyword} : {about} Exemple : {example}",
     "menu.separator": ", ",

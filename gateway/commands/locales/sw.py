@@ -5,6 +5,7 @@ THOUSANDS = ","
 TEMPLATES = {
     "balance": "Jifen: salio lako ni pointi {available} ({on_hold} zimezuiliwa).",
     "balance.no_hold": "Jifen: salio lako ni pointi {available}.",
+    "balance.unavailable": "Jifen: salio lako halipatikani kwa sasa. Tafadhali jaribu tena baada ya dakika chache.",
     "help": "Jifen: {menu}. {help} + neno hueleza zaidi.",
     "help.command": "{keyword}: {about} Mfano: {example}",
     "menu.separator": ", ",

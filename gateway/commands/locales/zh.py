@@ -5,6 +5,7 @@ THOUSANDS = ","
 TEMPLATES = {
     "balance": "积分余额：{available}分（冻结{on_hold}分）。",
     "balance.no_hold": "积分余额：{available}分。",
+    "balance.unavailable": "抱歉，暂时无法查询积分，请几分钟后再试。",
     "help": "积分指令：{menu}。发“{help} 指令”看说明。",
     "help.command": "{keyword}：{about}例：{example}",
     "menu.separator": "、",
