@@ -127,7 +127,8 @@ class Gateway(service.MultiService):
             self.db, self.ledger, self.keywords.current, self.now,
             default_language=config.default_language, region=config.phone_region,
             replies_queued=self.sender.take, leases=self.sender.leases,
-            redemptions=self.redemptions, agency=self.agency, remote_reads=self.remote_reads)
+            redemptions=self.redemptions, agency=self.agency, remote_reads=self.remote_reads,
+            clock=reactor)
         for bind in self.binds:
             bind.setServiceParent(self)
         owners = build_postings_owners(self.redemptions, self.agency, self.keywords.current)
@@ -183,6 +184,7 @@ class Gateway(service.MultiService):
         if isinstance(self.ledger_service, HttpLedger):
             yield self.ledger_service.close()
         self.inbox.stop()
+        self.processor.stop()
         self.ussd.stop()
         self.keywords.stop()
         self.db.stop()

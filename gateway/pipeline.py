@@ -28,12 +28,11 @@ from twisted.internet import defer, task
 
 from gateway import intake, reassembly, receipts, redaction
 from gateway.commands import context, dispatch, replies
-from gateway.agency.services import AgencyServices
-from gateway.member_services import RedemptionServices
+from gateway.ledger_services import LedgerServices, members_of
 from gateway.msisdn import address_of
 from gateway.smpp import text as sms_text
 from gateway.smpp.codec import Pdu, Status
-from gateway.store import optouts
+from gateway.store.batching import among
 from gateway.store.models import inbox, members, outbox
 
 log = structlog.get_logger(__name__)
@@ -190,39 +189,8 @@ def _bind_of(arrival) -> str:
     return arrival.row["bind"] if isinstance(arrival, intake.Whole) else arrival.bind
 
 
-class LedgerServices(AgencyServices, RedemptionServices):
-    """`commands.context.Services` over the ledger and the gateway's tables, in one transaction.
-
-    CAT, REDEEM, HIST and PIN are in `RedemptionServices` (gateway/member_services.py).
-    With the central ledger, ``remote`` is the `remote_reads.Snapshot` of its figures read
-    before the transaction; balances and histories then come from it, never the local tables.
-    """
-
-    def __init__(self, conn, ledger, now: Callable[[], datetime], redemptions=None, agency=None,
-                 remote=None):
-        self._conn = conn
-        self._ledger = ledger
-        self._now = now
-        self._redemptions = redemptions     # a RedemptionService; None: REDEEM says try later
-        self._agency = agency               # an AgencyService (gateway/agency/services.py)
-        self._remote = remote               # None: the embedded ledger, read in this transaction
-        self.read_failed = False            # a figure the central ledger did not give in time
-
-    def points_balance(self, account_id: int) -> context.Balance:
-        if self._remote is not None:
-            return self._remote_figure(self._remote.balance, account_id)
-        balance = self._ledger.balance(self._conn, account_id)
-        return context.Balance(available=balance.available, on_hold=balance.on_hold)
-
-    def set_opt_out(self, msisdn: str, opted_out: bool) -> None:
-        optouts.set_opt_out(self._conn, msisdn, opted_out, self._now())
-
-    def _remote_figure(self, read: Callable, *args):
-        try:
-            return read(*args)
-        except context.ServiceUnavailable:
-            self.read_failed = True
-            raise
+#: Seconds before a failed batch is run again, doubling up to the second.
+PROCESS_RETRY_FIRST, PROCESS_RETRY_MAX = 1.0, 60.0
 
 
 class Processor:
@@ -242,7 +210,7 @@ class Processor:
                  default_language: str, region: str,
                  replies_queued: Callable[[list, int], None],
                  leases: Callable[[], dict] = dict, redemptions=None, agency=None,
-                 remote_reads=None):
+                 remote_reads=None, clock=None):
         self._db = db
         self._ledger = ledger
         self._redemptions = redemptions      # the RedemptionService behind REDEEM, HIST, PIN
@@ -254,9 +222,20 @@ class Processor:
         self._replies_queued = replies_queued
         self._leases = leases
         self._remote_reads = remote_reads
+        self._clock = clock                  # for retrying a failed batch; None: no retries
+        self._retries: list = []
 
     def process(self, inbox_ids: Iterable[int]) -> defer.Deferred:
-        ids = list(inbox_ids)
+        return self._attempt(list(inbox_ids), 0)
+
+    def stop(self) -> None:
+        """No more retries of failed batches (their MOs stay "received" for `recover`)."""
+        for call in self._retries:
+            if call.active():
+                call.cancel()
+        self._retries.clear()
+
+    def _attempt(self, ids: list[int], failures: int) -> defer.Deferred:
         if self._remote_reads is None:
             done = self._db.run(self._process_batch, ids, self._leases())
         else:   # the central ledger's figures first: nothing is written until they are in
@@ -265,8 +244,18 @@ class Processor:
                                                            self._leases(), snapshot))
         done.addCallback(lambda queued: queued.count and self._replies_queued(
             queued.claimed, queued.count))
-        done.addErrback(lambda f: log.error("mo.process_failed", error=f.getErrorMessage()))
+        done.addErrback(self._failed, ids, failures)
         return done
+
+    def _failed(self, failure, ids: list[int], failures: int) -> None:
+        """A batch whose transaction failed (the database away, say) is run again later:
+        its MOs were acknowledged, so nobody else will bring them back before a restart."""
+        delay = min(PROCESS_RETRY_MAX, PROCESS_RETRY_FIRST * 2 ** failures)
+        log.error("mo.process_failed", error=failure.getErrorMessage(), first_id=ids[0],
+                  messages=len(ids), retry_in=delay if self._clock else None)
+        if self._clock is not None:
+            self._retries = [call for call in self._retries if call.active()]
+            self._retries.append(self._clock.callLater(delay, self._attempt, ids, failures + 1))
 
     def recover(self) -> defer.Deferred:
         """Run whatever a crash left committed but unprocessed."""
@@ -287,8 +276,12 @@ class Processor:
         # Claiming the rows first makes a second processor (another gateway
         # process, or a recovery racing a live batch) skip them.  In id order,
         # a first delivery runs before any redelivery of it in the same batch.
-        rows = sorted(conn.execute(_CLAIM, {"ids": inbox_ids}).all(), key=lambda r: r.id)
-        found = _members(conn, {row.source_addr for row in rows if row.duplicate_of is None})
+        claim = (update(inbox).where(and_(among(conn, inbox.c.id, inbox_ids),
+                                          inbox.c.state == "received"))
+                 .values(state="done").returning(*inbox.c))
+        rows = sorted(conn.execute(claim).all(), key=lambda r: r.id)
+        found, balances = members_of(
+            conn, {row.source_addr for row in rows if row.duplicate_of is None})
         writes = _Writes(leases)
         for row in rows:
             if row.duplicate_of is not None:
@@ -301,7 +294,9 @@ class Processor:
             if row.kind != "text":      # "unreadable", "incomplete": the reply says which
                 outcome = _canned(request, row.kind, self._default_language)
             else:
-                outcome = self._execute(conn, request, writes, remote)
+                outcome, touched = self._execute(conn, request, writes, remote, balances)
+                if touched:
+                    balances = {}       # what it did may have moved a balance read before
             self._record(conn, writes, row, member, outcome)
         writes.flush(conn)
         return writes
@@ -310,14 +305,15 @@ class Processor:
         # Unclaimed: nothing hands these rows to the sender but its own claim.
         return self._process_batch(conn, [inbox_id], {}, remote).count
 
-    def _execute(self, conn, request: context.Request, writes: "_Writes",
-                 remote=None) -> context.Outcome:
+    def _execute(self, conn, request: context.Request, writes: "_Writes", remote=None,
+                 balances=None) -> tuple[context.Outcome, bool]:
+        """The command's outcome, and whether it used the database (ledger_services.py)."""
         services = LedgerServices(conn, self._ledger, self._now, self._redemptions, self._agency,
-                                  remote)
+                                  remote, balances=balances, isolated=True)
         try:
-            with conn.begin_nested():
-                outcome = dispatch.execute(request, self._keywords(), services,
-                                           self._default_language, region=self._region)
+            outcome = dispatch.execute(request, self._keywords(), services,
+                                       self._default_language, region=self._region)
+            services.finish(ok=True)
             # SMS to other phones (an agent's RDM prompts the member) wake the sender too.
             writes.count += services.notified
             if services.read_failed:
@@ -326,10 +322,11 @@ class Processor:
                 conn.execute(update(inbox).where(inbox.c.id == request.message_id)
                              .values(text_digest=None))
                 log.warning("mo.figures_unavailable", message_id=request.message_id)
-            return outcome
+            return outcome, services.touched
         except Exception:
+            services.finish(ok=False)
             log.exception("mo.command_crashed", message_id=request.message_id)
-            return _canned(request, "try_later", self._default_language)
+            return _canned(request, "try_later", self._default_language), services.touched
 
     def _replay(self, conn, row, remote=None) -> int:
         """Answer a redelivered MO with its first delivery's replies, never running it again."""
@@ -368,9 +365,6 @@ class Processor:
                  language=outcome.language, replies=len(outcome.replies))
 
 
-_CLAIM = (update(inbox).where(and_(inbox.c.id.in_(bindparam("ids", expanding=True)),
-                                   inbox.c.state == "received"))
-          .values(state="done").returning(*inbox.c))
 _DONE = (update(inbox).where(inbox.c.id == bindparam("row_id"))
          .values(command=bindparam("new_command"), language=bindparam("new_language"),
                  done_at=bindparam("new_done_at"),
@@ -406,15 +400,3 @@ def _canned(request: context.Request, template: str, default_language: str) -> c
     reply = context.Reply(replies.render(template, language), language)
     return context.Outcome(replies=(reply,), command=None, language=language,
                            remember_language=None)
-
-
-def _members(conn, msisdns: set[str]) -> dict[str, context.Member]:
-    """The active members among ``msisdns``, by number, in one query."""
-    if not msisdns:
-        return {}
-    rows = conn.execute(select(members).where(and_(
-        members.c.msisdn.in_(sorted(msisdns)), members.c.status == "active"))).all()
-    return {row.msisdn: context.Member(id=row.id, msisdn=row.msisdn, name=row.name,
-                                       language=row.language,
-                                       points_account=row.points_account_id)
-            for row in rows}

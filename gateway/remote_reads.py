@@ -33,7 +33,7 @@ from twisted.internet import defer
 
 from gateway.commands import context
 from gateway.commands.grammar import Command, KeywordTable, parse
-from gateway.pipeline import _members
+from gateway.ledger_services import members_of
 from gateway.store.models import inbox
 from ledger_client import AccountKind, Ledger
 
@@ -209,3 +209,6 @@ def selection(conn, inbox_ids: Iterable[int], table: KeywordTable,
     # Active members only: a stranger's BAL is answered "not a member" and reads nothing.
     return {member: wanted[msisdn] for msisdn, member in _members(conn, set(wanted)).items()}
 
+
+def _members(conn, msisdns: set[str]) -> dict:
+    return members_of(conn, msisdns)[0]

@@ -15,7 +15,7 @@ from twisted.application import internet
 from twisted.web import resource, server
 
 from gateway.config import ConfigError
-from gateway.pipeline import LedgerServices
+from gateway.ledger_services import LedgerServices
 from gateway.smpp import text as sms_text
 from gateway.ussd import Menus, dialect, load
 from gateway.ussd.resource import UssdCallbackResource

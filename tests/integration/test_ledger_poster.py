@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
 from gateway import catalog
@@ -75,6 +75,12 @@ class PosterCases(ScratchDatabase):
                 key=f"mo:{member_id}", now=datetime.now(timezone.utc), short_code="10655",
                 language="en")
 
+    def waiting_out_the_outage(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(ledger_postings.c.last_error).where(
+                ledger_postings.c.state == "queued",
+                ledger_postings.c.last_error == "LedgerUnavailable")).first() is not None
+
     def count(self, engine, query) -> int:
         with engine.connect() as conn:
             return conn.execute(query).scalar()
@@ -95,12 +101,8 @@ class PosterCases(ScratchDatabase):
         yield self.service.stop()                             # the ledger goes away
         for member_id in later:                               # members keep redeeming
             self.assertIs(self.redeem(member_id).state, State.PROCESSING)
-        yield task.deferLater(reactor, 0.5, lambda: None)
+        yield until(self.waiting_out_the_outage)      # its tries take their own time
         self.assertGreater(self.states().get("queued", 0), 0)
-        with self.engine.connect() as conn:
-            self.assertTrue(conn.execute(select(ledger_postings.c.last_error).where(
-                ledger_postings.c.state == "queued",
-                ledger_postings.c.last_error == "LedgerUnavailable")).first())
         self.service.start()                                  # ... and comes back
         yield until(lambda: self.states().get("queued", 0) == 0)
 

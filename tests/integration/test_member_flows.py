@@ -205,6 +205,23 @@ class NoPinFlows(FlowCases):
                                r"is on its way to this phone\.$")
         self.assertEqual((yield self.send(JANE, "BAL")), "Jifen: your balance is 1,150 pts.")
 
+    @defer.inlineCallbacks
+    def test_bal_after_a_redeem_in_the_same_batch_shows_the_new_balance(self):
+        # The batch's balances come with its member lookup; a command before BAL that moved
+        # one must not leave BAL showing the figure from before it.
+        processor = self.loop.gateway.processor
+        real_process, held = processor.process, []
+        processor.process = lambda ids: held.append(list(ids))
+        for text in ("BAL", "redeem air50 x2", "BAL"):
+            yield self.loop.simulator.deliver(JANE, self.loop.short_code, text)
+        processor.process = real_process
+        replies = self.loop.simulator.wait_for_submits(3)
+        yield real_process([inbox_id for ids in held for inbox_id in ids])
+        texts = [mt.text for mt in (yield replies)]
+        self.assertEqual(texts[0], "Jifen: your balance is 1,350 pts.")
+        self.assertRegex(texts[1], r"^Jifen: R\w+ done: 2 x Airtime 50 for 200 pts")
+        self.assertEqual(texts[2], "Jifen: your balance is 1,150 pts.")
+
 
 class PinFlowsOnSQLite(PinFlows, unittest.TestCase):
     pass

@@ -93,6 +93,27 @@ class RedeliveryCases(LoopbackCase):
         self.assertEqual(self.inbox_and_keys()[0], [(1, None)])
 
     @defer.inlineCallbacks
+    def test_a_batch_whose_transaction_failed_is_run_again_and_answered_once(self):
+        # Acknowledged already, so the SMSC will not bring it back: the processor must.
+        database, processor = self.gateway.db, self.gateway.processor
+        real_run, failed = database.run, []
+
+        def flaky(fn, *args, **kwargs):
+            if getattr(fn, "__func__", None) is type(processor)._process_batch and not failed:
+                failed.append(fn)
+                return defer.fail(RuntimeError("database down"))
+            return real_run(fn, *args, **kwargs)
+
+        database.run = flaky
+        mt = yield self.loop.exchange(MEMBER, "BAL")
+        self.assertIn("1,350 pts", mt.text)
+        self.assertEqual(len(failed), 1)
+        self.assertEqual(self.simulator.deliver_responses, [OK])
+        yield self.settled()
+        self.assertEqual(self.executed(), ["BAL"])
+        self.assertEqual(self.count(outbox), 1)
+
+    @defer.inlineCallbacks
     def test_different_messages_from_one_phone_are_not_redeliveries(self):
         yield self.loop.exchange(MEMBER, "BAL")
         yield self.loop.exchange(MEMBER, "HELP")
