@@ -32,10 +32,13 @@ from gateway.receipts import Receipt
 from gateway.smpp import text as sms_text
 from gateway.store import batching
 from gateway.store.models import inbox, outbox
-from gateway.store.tables_mo import mo_parts
+from gateway.store.tables_mo import mo_parts, unmatched_receipts
 from ledger_client import as_utc
 
 log = structlog.get_logger(__name__)
+
+#: How long a delivery receipt that matched no MT is kept (`sweep`).
+UNMATCHED_RECEIPTS_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -254,11 +257,16 @@ def _close(conn, key, inbox_id: int) -> None:
 
 def sweep(conn, now: datetime, timeout: timedelta, keep: timedelta,
           alphabets: dict[str, str]) -> list[int]:
-    """Close messages whose parts stopped coming ``timeout`` ago; forget old closed parts.
+    """Close messages whose parts stopped coming ``timeout`` ago; forget old closed parts
+    and old receipts that matched no MT.
 
     Each closed message becomes an inbox row of kind "incomplete" (its text
     what did arrive, for the record), which the processor answers.  Closed
     parts are kept for ``keep`` so that a redelivered part is still known.
+    A receipt that matched nothing is kept for `UNMATCHED_RECEIPTS_KEPT`: long
+    enough for its late submit_sm_resp (minutes) and for an operator to look
+    into it, not for ever, since an SMSC that numbers ids differently from
+    the bind's setting would otherwise fill the table.
     """
     group = (mo_parts.c.source_addr, mo_parts.c.destination_addr, mo_parts.c.reference,
              mo_parts.c.total)
@@ -268,6 +276,8 @@ def sweep(conn, now: datetime, timeout: timedelta, keep: timedelta,
     closed = [_give_up(conn, row, now, alphabets) for row in stale]
     conn.execute(delete(mo_parts).where(and_(
         mo_parts.c.inbox_id.is_not(None), mo_parts.c.received_at < now - keep)))
+    conn.execute(delete(unmatched_receipts).where(
+        unmatched_receipts.c.received_at < now - UNMATCHED_RECEIPTS_KEPT))
     return closed
 
 

@@ -319,3 +319,17 @@ def test_a_batch_of_outcomes_writes_only_what_each_claim_still_holds(engine):
     # "Submitted" is a fact whoever holds the row; the rest only under the writer's claim.
     assert rows == [("queued", "throttled", None), ("submitted", None, None),
                     ("queued", None, "theirs"), ("submitted", None, None)]
+
+
+def test_receipts_that_matched_nothing_are_kept_a_week_then_forgotten(engine):
+    receipt(engine, "777", "DELIVRD")                # at T0
+    alphabets, timeout = {"main": "gsm7"}, timedelta(minutes=5)
+
+    def count():
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(unmatched_receipts)).scalar()
+    run(engine, intake.sweep, T0 + intake.UNMATCHED_RECEIPTS_KEPT, timeout, WINDOW, alphabets)
+    assert count() == 1
+    run(engine, intake.sweep, T0 + intake.UNMATCHED_RECEIPTS_KEPT + timedelta(seconds=1),
+        timeout, WINDOW, alphabets)
+    assert count() == 0
