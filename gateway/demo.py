@@ -24,7 +24,6 @@ from gateway.app import Gateway
 from gateway.smpp.simulator import Simulator
 from gateway.smpp.simulator_ussd import UssdNetwork, UssdPhone
 from gateway.store import migrate
-from gateway.store.db import make_engine
 from gateway.store.members import add_member
 
 SAMPLE_MEMBERS = Path(__file__).resolve().parents[1] / "config" / "sample_members.toml"

@@ -9,6 +9,8 @@ region, which no hand-written rule would keep up with.
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 TON_INTERNATIONAL = 1
@@ -39,6 +41,11 @@ def normalize(raw: str, region: str, ton: int | None = None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=16_384)
 def address_of(raw: str, region: str, ton: int | None = None) -> str:
-    """The normal form of a number when it is one, else ``raw`` unchanged."""
+    """The normal form of a number when it is one, else ``raw`` unchanged.
+
+    Remembered for the most recent phones: every MO and USSD step asks, phones come back, and
+    phonenumbers costs as much as reading the PDU.
+    """
     return normalize(raw, region, ton) or raw.strip()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from datetime import datetime, timedelta
 
 import structlog
@@ -44,6 +45,7 @@ log = structlog.get_logger(__name__)
 __all__ = ["ApprovalPush"]
 
 _TRIES, _RETRY_DELAY = 10, 0.2  # waiting for the RDM's transaction to commit
+_RECENT = 100
 
 
 class ApprovalPush:
@@ -57,8 +59,10 @@ class ApprovalPush:
         self._timeout = timedelta(seconds=timeout)
         self._codes: dict[tuple[str, str], tuple[str, datetime]] = {}
         self._lock = threading.Lock()
-        self.sent: list[str] = []          # references pushed, and why others were not:
-        self.skipped: list[str] = []       # for tests and the demo, never read by the gateway
+        # The latest references pushed, and why others were not: for tests and the demo, never
+        # read by the gateway, so bounded: a daemon runs for months.
+        self.sent: deque[str] = deque(maxlen=_RECENT)
+        self.skipped: deque[str] = deque(maxlen=_RECENT)
 
     # --- the agency's hook, on the RDM's database thread -----------------------------------------
 

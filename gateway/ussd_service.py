@@ -16,7 +16,6 @@ and removes expired sessions.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -34,13 +33,9 @@ from gateway.ussd.http import Callback
 from gateway.ussd.menu import dialled_steps
 from gateway.ussd_batches import StepBatches
 from gateway.ussd_sending import ScreenSender
-from gateway.ussd_sessions import BEGIN, Dialogues, Request, Step
+from gateway.ussd_sessions import BEGIN, Dialogues, Request
 
 log = structlog.get_logger(__name__)
-
-# Every request of a dialogue comes from the same phone, and reading a number against its
-# region's numbering plan (phonenumbers) costs more than the rest of reading the request.
-_address_of = functools.lru_cache(maxsize=16_384)(address_of)
 
 __all__ = ["UssdService"]
 
@@ -80,7 +75,7 @@ class UssdService:
         except UssdError as error:
             log.warning("ussd.unreadable", bind=bind_name, sequence=pdu.sequence, reason=str(error))
             return Status.OK                  # nothing to retry: acknowledged and dropped
-        msisdn = _address_of(event.session.msisdn, self._region, pdu.get("source_addr_ton"))
+        msisdn = address_of(event.session.msisdn, self._region, pdu.get("source_addr_ton"))
         request = Request(bind_name, event.kind, msisdn, event.session.key, event.session.service,
                           event.session.to_dict(), None if event.kind == BEGIN else event.text,
                           dialled_steps(event.text, event.session.service) if event.kind == BEGIN
@@ -122,7 +117,7 @@ class UssdService:
 
     def handle(self, callback: Callback):
         """(text, end) for the aggregator: the committed screen, or "by SMS" when late."""
-        msisdn = _address_of(callback.msisdn, self._region)
+        msisdn = address_of(callback.msisdn, self._region)
         request = Request("http", "continue", msisdn, callback.session_id,
                           callback.service_code, {"seen_length": len(callback.text)},
                           callback.text)

@@ -130,7 +130,7 @@ class UssdPushCases:
         push._binds = {name: _Refusing() for name in push._binds}   # submit_sm_resp: an error
         code = yield self.shop_asks()
         yield _until(lambda: [r.state for r in self.sessions()] == [None])
-        self.assertEqual(push.sent, [])
+        self.assertEqual(list(push.sent), [])
         yield self.loop.simulator.deliver(JANE, self.loop.short_code, f"YES {code}")
         yield _until(lambda: self.states() == ["approved"])
 
