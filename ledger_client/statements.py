@@ -4,7 +4,7 @@ them (and the posting's SAVEPOINT) straight to the driver.
 A batch's journal rows go in with one INSERT and its accounts change with one UPDATE, whatever
 the batch's size; on PostgreSQL the two are one statement, one round trip.  The SQL text is
 fixed per shape, so psycopg prepares it after a few uses (`prepare_threshold`) and the server
-plans it once:
+parses it once (and plans it per run: gateway/store/db.py):
 
 - one transfer (the usual posting: a redemption), PostgreSQL: scalar parameters in a VALUES
   list of one journal row and two accounts, which psycopg sends for a fraction of the cost of

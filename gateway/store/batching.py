@@ -3,8 +3,8 @@
 `among` is ``column IN (values)``.  PostgreSQL gets ``column = ANY(:array)``:
 one parameter, so the statement's text is the same whatever the batch size,
 and psycopg prepares it on the server after five runs instead of the server
-parsing and planning each batch afresh (an IN list of 7 values and one of 8
-are different statements to it).  SQLite gets the plain expanding IN: it
+parsing each batch afresh (an IN list of 7 values and one of 8 are different
+statements to it; the plan is made per run, gateway/store/db.py says why).  SQLite gets the plain expanding IN: it
 parses in process, cheaply, and has no arrays.
 
 `insert_ids` writes many rows and returns their new ids, in the order the
