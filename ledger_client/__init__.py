@@ -17,7 +17,7 @@ from ledger_client import audit
 from ledger_client.embedded import EmbeddedLedger
 from ledger_client.errors import (
     AccountClosed, HoldNotPending, IdReused, InsufficientFunds, InvalidTransfer, LedgerError,
-    LedgerMismatch, LedgerUnavailable, UnknownAccount, UnknownHold,
+    LedgerMismatch, LedgerUnavailable, TotalTooLarge, UnknownAccount, UnknownHold,
 )
 from ledger_client.http import HttpLedger
 from ledger_client.interface import Ledger
@@ -35,5 +35,6 @@ __all__ = [
     "MAX_BATCH", "POINTS", "Account", "AccountKind", "Balance", "HoldState", "Movement",
     "Transfer", "TransferKind", "TransferResult", "as_utc",
     "LedgerError", "AccountClosed", "HoldNotPending", "IdReused", "InsufficientFunds",
-    "InvalidTransfer", "LedgerMismatch", "LedgerUnavailable", "UnknownAccount", "UnknownHold",
+    "InvalidTransfer", "LedgerMismatch", "LedgerUnavailable", "TotalTooLarge", "UnknownAccount",
+    "UnknownHold",
 ]

@@ -24,7 +24,7 @@ from ledger_client.errors import UnknownAccount
 from ledger_client.schema import accounts, holds, transfers as journal
 from ledger_client.types import (
     POINTS, Account, Balance, HoldState, Movement, Transfer, TransferKind, TransferResult,
-    as_utc,
+    as_utc, checked_account_id,
 )
 
 
@@ -65,6 +65,7 @@ class EmbeddedLedger:
 
     def close_account(self, conn: Connection, account_id: int) -> None:
         """No more transfers in or out (a hold on it may still be voided)."""
+        account_id = checked_account_id(account_id)
         if conn.execute(update(accounts).where(accounts.c.id == account_id)
                         .values(closed=1)).rowcount != 1:
             raise UnknownAccount(account_id)
@@ -104,7 +105,7 @@ class EmbeddedLedger:
 
     @staticmethod
     def _row(conn: Connection, account_id: int):
-        row = conn.execute(_ROW, {"account_id": account_id}).first()
+        row = conn.execute(_ROW, {"account_id": checked_account_id(account_id)}).first()
         if row is None:
             raise UnknownAccount(account_id)
         return row

@@ -71,6 +71,18 @@ class InsufficientFunds(LedgerError):
         self.account_id, self.amount, self.transfer_id = account_id, amount, transfer_id
 
 
+class TotalTooLarge(LedgerError):
+    """The posting would take one of the account's running totals past 2^63-1 (BIGINT)."""
+
+    code = "total_too_large"
+    fields = ("account_id", "transfer_id")
+
+    def __init__(self, account_id, transfer_id=None):
+        super().__init__(f"transfer {transfer_id!r} would take account {account_id}'s totals "
+                         "past 9223372036854775807")
+        self.account_id, self.transfer_id = account_id, transfer_id
+
+
 class IdReused(LedgerError):
     """A transfer id posted before with different content: a caller bug, never retried."""
 
@@ -108,7 +120,7 @@ class LedgerUnavailable(Exception):
 
 REFUSALS = {error.code: error for error in (
     InvalidTransfer, UnknownAccount, AccountClosed, LedgerMismatch, InsufficientFunds,
-    IdReused, UnknownHold, HoldNotPending)}
+    TotalTooLarge, IdReused, UnknownHold, HoldNotPending)}
 
 
 def refusal(code: str, details: dict) -> LedgerError:

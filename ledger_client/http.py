@@ -19,7 +19,7 @@ from twisted.web.client import Agent, HTTPConnectionPool
 
 from ledger_client import wire
 from ledger_client.errors import LedgerUnavailable, refusal
-from ledger_client.types import POINTS, Transfer
+from ledger_client.types import POINTS, Transfer, checked_account_id
 
 log = structlog.get_logger(__name__)
 
@@ -62,13 +62,18 @@ class HttpLedger:
             lambda answer: [wire.result_from_json(r) for r in answer["results"]])
 
     def balance(self, account_id: int) -> defer.Deferred:
-        return self._call("GET", f"/v1/accounts/{int(account_id)}").addCallback(
+        return self._account("", account_id).addCallback(
             lambda answer: wire.balance_from_json(answer["account"]))
 
     def history(self, account_id: int, limit: int = 10) -> defer.Deferred:
-        return self._call("GET", f"/v1/accounts/{int(account_id)}/history?limit={int(limit)}"
-                          ).addCallback(lambda answer: [wire.movement_from_json(m)
-                                                        for m in answer["movements"]])
+        return self._account(f"/history?limit={int(limit)}", account_id).addCallback(
+            lambda answer: [wire.movement_from_json(m) for m in answer["movements"]])
+
+    def _account(self, rest: str, account_id: int) -> defer.Deferred:
+        """GET an account's resource; an id no account can have is `UnknownAccount` at once,
+        as the service would answer, without the round trip."""
+        checked = defer.maybeDeferred(checked_account_id, account_id)
+        return checked.addCallback(lambda known: self._call("GET", f"/v1/accounts/{known}{rest}"))
 
     @defer.inlineCallbacks
     def _call(self, method: str, path: str, body: dict | None = None):

@@ -36,11 +36,12 @@ from sqlalchemy.exc import DBAPIError
 from ledger_client import statements
 from ledger_client.errors import (
     AccountClosed, HoldNotPending, IdReused, InsufficientFunds, InvalidTransfer, LedgerError,
-    LedgerMismatch, UnknownAccount, UnknownHold,
+    LedgerMismatch, TotalTooLarge, UnknownAccount, UnknownHold,
 )
 from ledger_client.schema import accounts, holds, transfers as journal
 from ledger_client.types import (
-    MAX_BATCH, HoldState, Transfer, TransferKind, TransferResult, as_utc, check,
+    MAX_ACCOUNT_ID, MAX_AMOUNT, MAX_BATCH, HoldState, Transfer, TransferKind, TransferResult,
+    as_utc, check,
 )
 
 #: What each kind of transfer does, per unit of its amount, to the debit and to the credit
@@ -110,6 +111,10 @@ def _checked(batch: Sequence[Transfer]) -> list[Transfer]:
         if transfer.id in seen:
             raise InvalidTransfer(transfer.id, "the same id twice in one batch")
         seen.add(transfer.id)
+        # No account has such an id, and PostgreSQL would fail the statement on the number.
+        for account_id in (transfer.debit_account_id, transfer.credit_account_id):
+            if account_id > MAX_ACCOUNT_ID:
+                raise UnknownAccount(account_id)
     return checked
 
 
@@ -224,7 +229,7 @@ def _resolve_statement(n: int):
 class _Change:
     """One account's net change over a batch, and how far it dips on the way."""
 
-    __slots__ = ("ledger", "totals", "available", "dip", "dipped_by", "closed_ok")
+    __slots__ = ("ledger", "totals", "available", "dip", "dipped_by", "closed_ok", "last")
 
     def __init__(self, ledger: str):
         self.ledger = ledger
@@ -233,6 +238,7 @@ class _Change:
         self.dip = 0                # the least available balance the batch needs to start from
         self.dipped_by: Transfer | None = None
         self.closed_ok = True       # only voids may touch a closed account
+        self.last: Transfer | None = None
 
     def add(self, transfer: Transfer, effect: tuple) -> None:
         (d0, d1, d2, d3), available = effect
@@ -243,6 +249,18 @@ class _Change:
         if -self.available > self.dip:
             self.dip, self.dipped_by = -self.available, transfer
         self.closed_ok = self.closed_ok and transfer.kind is TransferKind.VOID
+        self.last = transfer
+
+    def fits(self) -> bool:
+        """Whether every figure is a BIGINT: a batch that moves more than that through one
+        account could never be posted, and its numbers would fail the statement."""
+        return self.dip <= MAX_AMOUNT and all(-MAX_AMOUNT <= t <= MAX_AMOUNT
+                                              for t in self.totals)
+
+    def overflows(self, row) -> bool:
+        """Whether the change would take one of ``row``'s totals past `MAX_AMOUNT`."""
+        return any(getattr(row, name) + delta > MAX_AMOUNT
+                   for name, delta in zip(_TOTALS, self.totals))
 
 
 def apply_totals(conn: Connection, transfers: Iterable[Transfer]) -> None:
@@ -264,6 +282,9 @@ def _changes(transfers: Iterable[Transfer]) -> dict[int, _Change]:
             elif change.ledger != transfer.ledger:
                 raise LedgerMismatch(transfer.id, account_id, transfer.ledger)
             change.add(transfer, effect)
+    for account_id, change in changes.items():
+        if not change.fits():
+            raise TotalTooLarge(account_id, change.last.id)
     return changes
 
 
@@ -293,6 +314,8 @@ def _refusal(conn: Connection, account_id: int, change: _Change) -> LedgerError:
         return LedgerMismatch(some.id if some else None, account_id, change.ledger)
     if row.closed and not change.closed_ok:
         return AccountClosed(account_id)
+    if change.overflows(row):
+        return TotalTooLarge(account_id, change.last.id)
     return InsufficientFunds(account_id, some.amount if some else change.dip,
                              some.id if some else None)
 

@@ -25,14 +25,16 @@ from ledger_client.embedded import EmbeddedLedger
 from ledger_client.errors import (
     HoldNotPending, IdReused, InvalidTransfer, LedgerError, UnknownAccount,
 )
-from ledger_client.types import MAX_BATCH, POINTS, AccountKind
+from ledger_client.types import MAX_BATCH, POINTS, AccountKind, checked_account_id
 
 log = structlog.get_logger(__name__)
 
 MAX_BODY = 256 * 1024            # a full batch of MAX_BATCH transfers fits with room to spare
 MAX_HISTORY = 100
 _ACCOUNT_KEYS = ("kind", "reference", "ledger", "no_overdraft")
-_ACCOUNT = re.compile(r"/v1/accounts/([0-9]{1,12})(/history)?")
+# Any integer of up to 20 digits (every int64) is an account's URL; one no account can have
+# is answered unknown_account before the database is asked (PostgreSQL would fail on it).
+_ACCOUNT = re.compile(r"/v1/accounts/(-?[0-9]{1,20})(/history)?")
 _CONFLICTS = (IdReused, HoldNotPending)
 
 
@@ -95,7 +97,7 @@ class LedgerResource(resource.Resource):
         if found is None:
             raise _Answer(404, "not_found", f"no such resource {path[:80]!r}")
         self._only(method, "GET")
-        account_id = int(found[1])
+        account_id = checked_account_id(int(found[1]))
         if found[2]:
             return self._history(account_id, _limit(request))
         return self._run(self._account, account_id)

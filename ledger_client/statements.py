@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from ledger_client.schema import accounts, transfers as journal
+from ledger_client.types import MAX_AMOUNT
 
 #: The columns of a journal row, and their types in PostgreSQL.
 JOURNAL = {"id": "VARCHAR", "ledger": "VARCHAR", "debit_account_id": "INTEGER",
@@ -146,12 +147,19 @@ def _rows(columns: dict[str, str], prefix: str, scalar: bool, size: int) -> str:
 
 
 def _update(source: str, rows: str, where: str = "") -> str:
-    """The accounts UPDATE: each row's change, only where its conditions hold."""
+    """The accounts UPDATE: each row's change, only where its conditions hold.
+
+    One of them is that no total passes 2^63-1, which PostgreSQL would fail the statement on
+    and SQLite would turn into a float.  It is written ``delta <= MAX - total``: a total is
+    never negative (the ``totals_positive`` check), so neither side can overflow, where
+    ``total + delta <= MAX`` would overflow exactly when it matters.
+    """
     table = accounts.name
+    fits = "".join(f" AND v.{name} <= {MAX_AMOUNT} - {table}.{name}" for name in TOTALS)
     return (f"{source}UPDATE {table} SET "
             + ", ".join(f"{name} = {table}.{name} + v.{name}" for name in TOTALS)
             + f" FROM {rows} WHERE {where}{table}.id = v.id AND {table}.ledger = v.ledger"
-            f" AND {table}.closed <= v.closed_ok AND ({table}.no_overdraft = 0 OR"
+            f" AND {table}.closed <= v.closed_ok{fits} AND ({table}.no_overdraft = 0 OR"
             f" {table}.credits_posted - {table}.debits_posted - {table}.debits_pending"
             f" >= v.dip) RETURNING {table}.id")
 

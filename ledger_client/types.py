@@ -20,12 +20,13 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from ledger_client.errors import InvalidTransfer
+from ledger_client.errors import InvalidTransfer, UnknownAccount
 
 #: The points ledger; other ledgers are named by an ISO 4217 currency code, e.g. "KES".
 POINTS = "points"
 
-MAX_AMOUNT = 2**63 - 1          # BIGINT
+MAX_AMOUNT = 2**63 - 1          # BIGINT: an amount, and every running total of an account
+MAX_ACCOUNT_ID = 2**31 - 1      # INTEGER on PostgreSQL (schema.py): no account is above it
 MAX_BATCH = 1000                # transfers in one all-or-nothing batch
 
 
@@ -109,6 +110,7 @@ def check(transfer: Transfer) -> Transfer:
     """``transfer`` with its kind as a `TransferKind`, or `InvalidTransfer` saying what is wrong.
 
     Hostile-input rules for both sides: the HTTP service runs every body through this too.
+    Its accounts may still name none (e.g. above `MAX_ACCOUNT_ID`): posting finds that.
     """
     tid = transfer.id
     if not isinstance(tid, str) or not _ID.fullmatch(tid):
@@ -125,8 +127,9 @@ def check(transfer: Transfer) -> Transfer:
             not isinstance(transfer.reference, str) or not _ID.fullmatch(transfer.reference)):
         raise InvalidTransfer(tid, "reference must be 1 to 64 printable ASCII characters")
     numbers = (transfer.debit_account_id, transfer.credit_account_id, transfer.amount)
-    if not all(_is_int(n) and 0 <= n <= MAX_AMOUNT for n in numbers):
-        raise InvalidTransfer(tid, "accounts and amount must be non-negative integers")
+    if not all(_is_int(n) and n >= 0 for n in numbers) or transfer.amount > MAX_AMOUNT:
+        raise InvalidTransfer(tid, "accounts and amount must be non-negative integers, "
+                                   f"the amount at most {MAX_AMOUNT}")
     if kind in (TransferKind.POST, TransferKind.VOID):
         if not isinstance(transfer.pending_id, str) or not _ID.fullmatch(transfer.pending_id):
             raise InvalidTransfer(tid, f"a {kind} needs the pending_id of a hold")
@@ -152,6 +155,18 @@ def _check_movement(transfer: Transfer, kind: TransferKind) -> None:
             raise InvalidTransfer(tid, "only a pending transfer has a timeout")
         if not _is_int(transfer.timeout) or not 0 < transfer.timeout <= 366 * 86400:
             raise InvalidTransfer(tid, "timeout must be a whole number of seconds, up to a year")
+
+
+def checked_account_id(value) -> int:
+    """``value`` if an account may have it as its id, else `UnknownAccount`.
+
+    Every lookup by id goes through this before it reaches the database, so an id outside
+    1..`MAX_ACCOUNT_ID` (or not an integer) is "no such account" on SQLite and PostgreSQL
+    alike, where PostgreSQL would otherwise fail the statement (integer out of range).
+    """
+    if not (_is_int(value) and 0 < value <= MAX_ACCOUNT_ID):
+        raise UnknownAccount(value)
+    return value
 
 
 def _is_int(value) -> bool:
