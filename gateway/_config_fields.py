@@ -16,9 +16,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import available_timezones
 
 from phonenumbers import SUPPORTED_REGIONS
 from sqlalchemy.engine import make_url
+
+from gateway import local_days
 
 # --- field specs -------------------------------------------------------------------------------
 
@@ -105,6 +108,18 @@ def _region(value: Any) -> str:
         guess = {"UK": "GB"}.get(region)  # the one everybody trips on
         raise _Bad(hint=f'did you mean "{guess}"?' if guess else _did_you_mean(region, SUPPORTED_REGIONS))
     return region
+
+
+def _timezone(value: Any) -> str:
+    """An IANA zone name that this machine's tz data (or the tzdata package) knows."""
+    if not isinstance(value, str):
+        raise _Bad()
+    try:
+        local_days.zone(value)
+    except (ValueError, LookupError, OSError):    # malformed, unknown, a directory such as "Africa"
+        raise _Bad(hint=_did_you_mean(value, available_timezones())
+                   or "not a zone of the tz database") from None
+    return str(value)
 
 
 def _database_url(value: Any) -> str:

@@ -19,7 +19,7 @@ from twisted.application import service
 from twisted.internet import defer
 
 import agents as agent_rules
-from gateway import redaction
+from gateway import local_days, redaction
 from gateway.agency import AgencyService, AgencySettings, AgencySweeper
 from gateway.agency.queued import AgencyPostings
 from gateway.config import GatewayConfig
@@ -51,7 +51,7 @@ def build_redemptions(config: GatewayConfig, ledger: EmbeddedLedger) -> Redempti
         pins=Pins(attempts=config.redemption.pin_attempts,
                   lockout=timedelta(seconds=config.redemption.pin_lockout)),
         namespace=config.ledger.namespace, pin_required=config.redemption.pin_required,
-        max_quantity=config.redemption.max_quantity)
+        max_quantity=config.redemption.max_quantity, zone=local_days.zone(config.timezone))
 
 
 def build_agency(config: GatewayConfig, ledger: EmbeddedLedger) -> AgencyService:
@@ -69,7 +69,8 @@ def build_agency(config: GatewayConfig, ledger: EmbeddedLedger) -> AgencyService
         dispute_window=timedelta(seconds=agents_config.dispute_window),
         currency=agents_config.settlement_currency,
         settlement_per_point=agents_config.settlement_per_point,
-        namespace=config.ledger.namespace), ledger if config.ledger.kind == "embedded" else None)
+        namespace=config.ledger.namespace, zone=local_days.zone(config.timezone)),
+        ledger if config.ledger.kind == "embedded" else None)
 
 
 def build_postings_owners(redemptions: RedemptionService, agency: AgencyService,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from gateway._config_fields import (
     _Bad, _Field, _addresses, _boolean, _choice, _database_url, _http_url, _number, _region,
-    _reject_unknown, _secret_key, _section, _short_codes, _show, _string, _table,
+    _reject_unknown, _secret_key, _section, _short_codes, _show, _string, _table, _timezone,
 )
 from gateway.receipts import ID_FORMATS
 
@@ -141,6 +141,7 @@ class GatewayConfig:
     keywords_path: str
     binds: tuple[BindConfig, ...]
     keywords_reload_interval: float = 2.0  # seconds between checks for operators' keyword changes
+    timezone: str = "UTC"                 # IANA name: where the operator's calendar days begin
     inbox_batch_window: float = 0.005
     mo_parts_timeout: float = 300.0       # seconds without a new part before "incomplete"
     mo_redelivery_window: float = 900.0   # seconds within which a repeat is a redelivery
@@ -209,6 +210,9 @@ _GATEWAY_FIELDS = (
     _Field("default_language", "a 2 or 3 letter lower-case language code such as \"en\"",
            _string(pattern="[a-z]{2,3}"), "en"),
     _Field("phone_region", "a region code such as \"KE\" or \"CN\"", _region),
+    # Where the operator's days begin: daily caps, SALES periods, plans in force, HIST dates.
+    _Field("timezone", 'an IANA time zone name such as "Africa/Nairobi" or "Asia/Shanghai"',
+           _timezone, "UTC"),
     _Field("keywords", "a file path", _string(1), "keywords.toml", "keywords_path"),
     # A running gateway takes up `jifen keywords add|remove` (and edits of the file) this often.
     _Field("keywords_reload_interval", "a number of seconds from 0.1 to 3600",

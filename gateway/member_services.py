@@ -11,11 +11,13 @@ in the member's language).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
-from gateway import catalog
+from gateway import catalog, local_days
 from gateway.commands import context
 from gateway.redeem import Redemption, Refusal, Refused
+from ledger_client import as_utc
 
 
 class RedemptionServices:
@@ -46,12 +48,16 @@ class RedemptionServices:
         return self._refused(done, member, item, language)
 
     def history(self, member: context.Member, limit: int) -> tuple[context.Movement, ...]:
+        """The lines dated on the operator's clock: 23:30 UTC is already tomorrow in Nairobi."""
+        zone = local_days.UTC if self._redemptions is None else self._redemptions.zone
         if self._remote is not None:    # the central ledger's journal, not this gateway's queue
-            return self._remote_figure(self._remote.history, member, limit)
-        lines = self._service().history(self._conn, member.id, limit)
-        # Queued mode names a redemption "redeem (processing)": the movement is the redeem.
-        return tuple(context.Movement(line["at"], line["points"], line["what"].split(" ")[0],
-                                      line["reference"]) for line in lines)
+            movements = self._remote_figure(self._remote.history, member, limit)
+        else:
+            # Queued mode names a redemption "redeem (processing)": the movement is the redeem.
+            movements = tuple(context.Movement(line["at"], line["points"],
+                                               line["what"].split(" ")[0], line["reference"])
+                              for line in self._service().history(self._conn, member.id, limit))
+        return tuple(dataclasses.replace(m, at=as_utc(m.at).astimezone(zone)) for m in movements)
 
     def set_pin(self, member: context.Member, new_pin: str) -> context.Refused | None:
         refused = self._service().pins.set_first(self._conn, member.id, str(new_pin),

@@ -17,16 +17,16 @@ reversed (the same figures, unless the operator moves money in those accounts at
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, tzinfo
 
 import structlog
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from gateway import catalog
+from gateway import catalog, local_days
 from gateway.agency import network, postings
 from gateway.agency.service import (
-    APPROVED, DISPUTED, POSTED, REVERSED, REVERSING, STANDING, AgencyService, _day_start,
+    APPROVED, DISPUTED, POSTED, REVERSED, REVERSING, STANDING, AgencyService,
 )
 from gateway.commands.agent_values import AgentFigures, Deal, Refusal, Reversed
 from gateway.store.tables_agents import agent_disputes, agent_redemptions
@@ -35,7 +35,10 @@ from ledger_client.schema import accounts
 
 log = structlog.get_logger(__name__)
 
-PERIODS = ("today", "week", "month")
+# SALES' periods on the operator's calendar: today, the week from Monday, the month from the 1st.
+_STARTS = {"today": local_days.day_start, "week": local_days.week_start,
+           "month": local_days.month_start}
+PERIODS = tuple(_STARTS)
 
 
 def figures(service: AgencyService, conn: Connection, agent_msisdn: str, period: str | None,
@@ -51,7 +54,8 @@ def figures(service: AgencyService, conn: Connection, agent_msisdn: str, period:
         return AgentFigures(agent_code=agent.code, commission=commission,
                             settlement=_major(owed), currency=currency)
     r = agent_redemptions.c
-    since = r.decided_at >= period_start(period, now) if period else r.decided_at.is_not(None)
+    since = (r.decided_at >= period_start(period, now, service.settings.zone) if period
+             else r.decided_at.is_not(None))
     rows = conn.execute(select(r.points, r.settlement, r.shares, r.agent_code).where(
         r.state.in_(POSTED), since, r.shares.is_not(None))).all()
     mine = [row for row in rows if row.agent_code == agent.code]
@@ -61,11 +65,8 @@ def figures(service: AgencyService, conn: Connection, agent_msisdn: str, period:
                         count=len(mine), points=sum(row.points for row in mine))
 
 
-def period_start(period: str, now: datetime) -> datetime:
-    day = _day_start(now)
-    if period == "week":
-        return day - timedelta(days=day.weekday())
-    return day.replace(day=1) if period == "month" else day
+def period_start(period: str, now: datetime, zone: tzinfo) -> datetime:
+    return _STARTS[period](now, zone)
 
 
 def _posted(conn: Connection, kind: str, reference: str, ledger: str) -> int:

@@ -25,7 +25,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 import phonenumbers
 import structlog
@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 import agents as rules
-from gateway import catalog
+from gateway import catalog, local_days
 from gateway.agency import network, postings
 from gateway.commands.agent_values import Answered, Deal, Refusal, Started
 from gateway.redeem import codes
@@ -66,6 +66,7 @@ class AgencySettings:
     currency: str = "KES"
     settlement_per_point: int = 1
     namespace: str = "jifen"
+    zone: tzinfo = local_days.UTC     # [gateway] timezone: where the caps' days and months begin
 
 
 class _Refuse(Exception):
@@ -141,7 +142,8 @@ class AgencyService:
         if not item.on_sale(now):
             raise _Refuse(Refusal("not_on_sale"))
         try:
-            self.settings.plans.in_force(now.date()).rate(item.category)
+            self.settings.plans.in_force(local_days.local_date(now, self.settings.zone)).rate(
+                item.category)
         except (rules.UnknownCategory, rules.UnknownPlan):
             log.error("agents.no_commission_plan", item=item.code, category=item.category)
             raise _Refuse(Refusal("no_plan")) from None
@@ -176,7 +178,7 @@ class AgencyService:
 
     def _counters(self, conn, code: str, member_id: int, pin: rules.PinState,
                   now: datetime) -> rules.Counters:
-        day = _day_start(now)
+        day = local_days.day_start(now, self.settings.zone)
         r = agent_redemptions.c
         today = and_(r.created_at >= day, r.state.in_(COUNTED_TODAY))
         agent_count, agent_points = conn.execute(select(
@@ -285,7 +287,7 @@ class AgencyService:
     def _approve(self, conn, row, now: datetime) -> Answered:
         network_now = network.load_network(conn)
         chain = rules.chain(network_now, row.agent_code)
-        plan = self.settings.plans.in_force(now.date())
+        plan = self.settings.plans.in_force(local_days.local_date(now, self.settings.zone))
         priced = rules.compute(plan, row.category, row.points,
                                self._month_to_date(conn, row, now), chain,
                                member_points_today=self._member_today(conn, row, now))
@@ -319,14 +321,14 @@ class AgencyService:
         r = agent_redemptions.c
         return int(conn.execute(select(func.coalesce(func.sum(r.points), 0)).where(
             r.agent_code == row.agent_code, r.state.in_(PRICED), r.id != row.id,
-            r.decided_at >= _day_start(now).replace(day=1))).scalar_one())
+            r.decided_at >= local_days.month_start(now, self.settings.zone))).scalar_one())
 
     def _member_today(self, conn, row, now: datetime) -> int:
         r = agent_redemptions.c
         return int(conn.execute(select(func.coalesce(func.sum(r.points), 0)).where(
             r.agent_code == row.agent_code, r.member_id == row.member_id, r.id != row.id,
             r.category == row.category, r.state.in_(PRICED),
-            r.decided_at >= _day_start(now))).scalar_one())
+            r.decided_at >= local_days.day_start(now, self.settings.zone))).scalar_one())
 
     # --- ending without approval --------------------------------------------------------------------
 
@@ -383,11 +385,6 @@ class AgencyService:
 def digest(reference: str, code: str) -> str:
     # Salted by the reference, so equal codes of two redemptions do not share a digest.
     return hashlib.sha256(f"{reference}:{code.strip()}".encode("utf-8", "replace")).hexdigest()
-
-
-def _day_start(now: datetime) -> datetime:
-    """The operator's calendar day, in UTC (the gateway's clock)."""
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _minutes(span: timedelta) -> int:

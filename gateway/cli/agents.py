@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import agents as rules
-from gateway import msisdn
+from gateway import local_days, msisdn
 from gateway.agency import network, report
 from gateway.cli.core import CommandError, migrated_engine
 from gateway.redeem.pins import default_hasher
@@ -122,7 +122,7 @@ def _import(config, args):
 def _report(config, args):
     with migrated_engine(config).connect() as conn:
         try:
-            month = report.month(conn, args.month)
+            month = report.month(conn, args.month, local_days.zone(config.timezone))
         except ValueError as error:
             raise CommandError(str(error)) from None
     sys.stdout.write(rules.render_csv(month) if args.csv else rules.render_table(month))

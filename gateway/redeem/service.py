@@ -20,14 +20,14 @@ from __future__ import annotations
 import enum
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import structlog
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from gateway import catalog
+from gateway import catalog, local_days
 from gateway.redeem import codes, notices, postings
 from gateway.redeem.pins import Pins
 from gateway.redeem.refusals import Refusal, Refused
@@ -73,8 +73,9 @@ class _Repeat(Exception):
 class RedemptionService:
     def __init__(self, *, ledger: EmbeddedLedger | None, pins: Pins, namespace: str = "jifen",
                  pin_required: bool = True, max_quantity: int = 10,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, zone: tzinfo = local_days.UTC):
         self.ledger = ledger
+        self.zone = zone                # [gateway] timezone: HIST dates its lines in it
         self.pins = pins
         self._namespace = namespace
         self._pin_required = pin_required
