@@ -22,6 +22,7 @@ import agents as agent_rules
 from gateway import local_days, redaction
 from gateway.agency import AgencyService, AgencySettings, AgencySweeper
 from gateway.agency.queued import AgencyPostings
+from gateway.central_accounts import CentralAccounts
 from gateway.config import GatewayConfig
 from gateway.keyword_reload import LiveKeywords
 from gateway.ledger_poster import LedgerPoster
@@ -121,9 +122,12 @@ class Gateway(service.MultiService):
         self.redemptions = build_redemptions(config, self.ledger)
         self.agency = build_agency(config, self.ledger)
         self.ledger_service = _ledger_service(config, self.ledger, self.db, reactor)
+        # One cache of account ids, for the reads and the poster (central_accounts.py).
+        accounts = CentralAccounts(self.ledger_service)
         # BAL and HIST read the central ledger before their MO's transaction (remote_reads.py).
         self.remote_reads = (None if config.ledger.kind == "embedded" else RemoteReads(
-            self.db, self.ledger_service, reactor, timeout=config.ledger.read_timeout))
+            self.db, self.ledger_service, reactor, timeout=config.ledger.read_timeout,
+            accounts=accounts))
         self.processor = Processor(
             self.db, self.ledger, self.keywords.current, self.now,
             default_language=config.default_language, region=config.phone_region,
@@ -136,7 +140,8 @@ class Gateway(service.MultiService):
         LedgerPoster(self.db, self.ledger_service, owners.settle, reactor, self.now,
                      initial_delay=config.ledger.retry_initial_delay,
                      max_delay=config.ledger.retry_max_delay,
-                     settled=self.sender.wake, delayed=owners.delayed).setServiceParent(self)
+                     settled=self.sender.wake, delayed=owners.delayed,
+                     accounts=accounts).setServiceParent(self)
         self.ussd = build_ussd(self)              # after the binds, sender and redemptions
         if config.ledger.kind == "embedded":      # the central service sweeps its own holds
             HoldSweeper(self.ledger, self.db.run, reactor,

@@ -24,6 +24,7 @@ import structlog
 from twisted.application import service
 from twisted.internet import defer, task
 
+from gateway.central_accounts import CentralAccounts
 from gateway.redeem import postings
 from ledger_client import Ledger, LedgerError
 
@@ -35,7 +36,7 @@ class LedgerPoster(service.Service):
                  now: Callable[[], datetime], *, interval: float = 2.0,
                  initial_delay: float = 0.5, max_delay: float = 60.0, lease: float = 120.0,
                  batch: int = 50, settled: Callable[[], object] = lambda: None,
-                 delayed: Callable | None = None):
+                 delayed: Callable | None = None, accounts: CentralAccounts | None = None):
         self._db = db
         self._ledger = ledger
         self._settle = settle           # postings.Owners.settle(conn, posting, error, now)
@@ -47,7 +48,8 @@ class LedgerPoster(service.Service):
         self._lease = timedelta(seconds=lease)
         self._batch = batch
         self._settled = settled
-        self._accounts: dict[tuple[str, str, str], int] = {}
+        # Account ids by name, shared with RemoteReads when app.py hands in its one cache.
+        self._accounts = accounts if accounts is not None else CentralAccounts(ledger)
         self._round: defer.Deferred | None = None
         self._loop = task.LoopingCall(self.wake)
         self._loop.clock = clock
@@ -127,12 +129,11 @@ class LedgerPoster(service.Service):
 
     @defer.inlineCallbacks
     def _resolve(self, posting: postings.Posting):
-        """The posting's transfers with the configured ledger's account ids (cached)."""
+        """The posting's transfers with the configured ledger's account ids."""
+        ids: dict[tuple[str, str, str], int] = {}
         for planned in posting.transfers:
             for kind, reference in filter(None, (planned.debit, planned.credit)):
                 key = (kind, reference, planned.ledger)
-                if key not in self._accounts:
-                    self._accounts[key] = yield self._ledger.open_account(
-                        kind, reference, ledger=planned.ledger,
-                        no_overdraft=not postings.may_overdraw(kind))
-        return postings.resolve(posting, lambda *key: self._accounts[key])
+                if key not in ids:
+                    ids[key] = yield self._accounts.id(*key)
+        return postings.resolve(posting, lambda *key: ids[key])

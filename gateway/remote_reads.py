@@ -18,6 +18,12 @@ USSD cannot know before its step which screen the member will reach, so its step
 transaction back; the figures of the caller's phone are read, and the step runs again with
 them (`RemoteReads.run_with_reads`).
 
+The centre's balance does not yet know the member's redemptions still queued for it
+(gateway/queued_debits.py): the same read that finds the batch's members finds their queued
+debits, one statement for the batch, and a member with any has the centre's history read before
+the balance, so that a debit the centre already holds is not taken off twice.  The snapshot holds
+the balance to show: the centre's, less what is queued, as on hold.
+
 With the embedded ledger none of this exists: `app.py` builds no `RemoteReads`, and the
 pipeline reads the ledger in the MO's transaction as before.
 """
@@ -31,9 +37,11 @@ import structlog
 from sqlalchemy import and_, select
 from twisted.internet import defer
 
+from gateway.central_accounts import CentralAccounts
 from gateway.commands import context
 from gateway.commands.grammar import Command, KeywordTable, parse
 from gateway.ledger_services import members_of
+from gateway.queued_debits import Debits, queued_debits, spendable
 from gateway.store.models import inbox
 from ledger_client import AccountKind, Ledger
 
@@ -51,7 +59,6 @@ READS: Mapping[str, frozenset[str]] = {
 }
 
 HISTORY_LIMIT = 20          # movements read: the USSD list shows up to 20, HIST what fits one SMS
-_KNOWN_ACCOUNTS = 100_000   # central account ids remembered, by phone number
 
 
 class LedgerReadUnavailable(context.ServiceUnavailable):
@@ -113,21 +120,23 @@ class RemoteReads:
     """Reads members' figures from the central ledger (a `Ledger`, normally `HttpLedger`).
 
     ``timeout`` bounds each member's reads as a whole (account lookup, balance, history), on
-    ``clock``; the `Ledger`'s own retries go on inside it.
+    ``clock``; the `Ledger`'s own retries go on inside it.  ``accounts``: the account ids by
+    name, the cache the `LedgerPoster` shares (app.py); by default one of its own.
     """
 
-    def __init__(self, db, ledger: Ledger, clock, *, timeout: float):
+    def __init__(self, db, ledger: Ledger, clock, *, timeout: float,
+                 accounts: CentralAccounts | None = None):
         self._db = db
         self._ledger = ledger
         self._clock = clock
         self._timeout = timeout
-        self._accounts: dict[str, int] = {}     # msisdn -> the central ledger's account id
+        self._accounts = accounts if accounts is not None else CentralAccounts(ledger)
 
     def for_batch(self, inbox_ids: list[int], table: KeywordTable,
                   region: str) -> defer.Deferred:
         """Deferred[Snapshot]: what the batch's BAL and HIST will show."""
-        wanted = self._db.run(selection, inbox_ids, table, region)
-        return wanted.addCallback(self.fetch)
+        wanted = self._db.run(_with_debits, selection, inbox_ids, table, region)
+        return wanted.addCallback(lambda found: self.fetch(*found))
 
     def run_with_reads(self, step: Callable[[Snapshot], defer.Deferred],
                        msisdn: str) -> defer.Deferred:
@@ -136,51 +145,62 @@ class RemoteReads:
 
         def again(failure):
             failure.trap(ReadNeeded)
-            read = self._db.run(_members, {msisdn})
-            read.addCallback(lambda found: self.fetch(dict.fromkeys(found.values(), EVERYTHING)))
+            read = self._db.run(_with_debits, _everything_of, {msisdn})
+            read.addCallback(lambda found: self.fetch(*found))
             return read.addCallback(step)
         return first.addErrback(again)
 
-    def fetch(self, wanted: Mapping[context.Member, frozenset[str]]) -> defer.Deferred:
-        """Deferred[Snapshot] of ``wanted``; never fails: what did not come is left out."""
+    def fetch(self, wanted: Mapping[context.Member, frozenset[str]],
+              debits: Debits | None = None) -> defer.Deferred:
+        """Deferred[Snapshot] of ``wanted``; never fails: what did not come is left out.
+
+        ``debits``: the members' queued debits (`queued_debits`), taken off their balances.
+        """
         balances: dict[int, context.Balance] = {}
         histories: dict[int, tuple[context.Movement, ...]] = {}
-        reads = [self._read(member, what, balances, histories)
+        reads = [self._read(member, what, (debits or {}).get(member.id, ()), balances,
+                            histories)
                  for member, what in wanted.items() if what]
         done = defer.DeferredList(reads, consumeErrors=True)
         return done.addCallback(lambda _: Snapshot(balances, histories))
 
-    def _read(self, member: context.Member, what: frozenset[str], balances: dict,
-              histories: dict) -> defer.Deferred:
-        def figures(account_id: int):
-            calls = []
-            if BALANCE in what:
-                calls.append(self._ledger.balance(account_id).addCallback(
-                    lambda b: balances.__setitem__(member.points_account, context.Balance(
-                        available=b.available, on_hold=b.on_hold))))
+    def _read(self, member: context.Member, what: frozenset[str], debits: tuple,
+              balances: dict, histories: dict) -> defer.Deferred:
+        def keep(figures):
+            balance, lines = figures
+            seen = {line.transfer_id for line in lines or ()}
+            if balance is not None:
+                balances[member.points_account] = spendable(context.Balance(
+                    available=balance.available, on_hold=balance.on_hold), debits, seen)
             if HISTORY in what:
-                calls.append(self._ledger.history(account_id, HISTORY_LIMIT).addCallback(
-                    lambda lines: histories.__setitem__(member.id, tuple(
-                        context.Movement(m.timestamp, m.amount, m.code, m.reference)
-                        for m in lines))))
-            return defer.gatherResults(calls, consumeErrors=True)
+                # The queued debits the centre has not got, as "processing", newest first.
+                waiting = [d.movement() for d in debits if d.transfer_id not in seen]
+                posted = [context.Movement(m.timestamp, m.amount, m.code, m.reference)
+                          for m in lines]
+                histories[member.id] = tuple(sorted(waiting + posted, key=lambda m: m.at,
+                                                    reverse=True))
 
-        reading = self._account(member.msisdn).addCallback(figures)
+        reading = self._figures(member.msisdn, what, bool(debits)).addCallback(keep)
         reading.addTimeout(self._timeout, self._clock)
         return reading.addErrback(self._failed, member)
 
-    def _account(self, msisdn: str) -> defer.Deferred:
-        known = self._accounts.get(msisdn)
-        if known is not None:
-            return defer.succeed(known)
-        opened = self._ledger.open_account(str(AccountKind.MEMBER), msisdn)
-
-        def keep(account_id: int) -> int:
-            if len(self._accounts) >= _KNOWN_ACCOUNTS:
-                self._accounts.clear()
-            self._accounts[msisdn] = account_id
-            return account_id
-        return opened.addCallback(keep)
+    @defer.inlineCallbacks
+    def _figures(self, msisdn: str, what: frozenset[str], queued: bool):
+        """(the centre's `Balance` or None, its history or None), as ``what`` asks."""
+        account_id = yield self._accounts.id(str(AccountKind.MEMBER), msisdn)
+        if queued and BALANCE in what:
+            # The history first: a queued debit it shows is then surely in the balance read
+            # after it, and is rightly not taken off again.  The other way round, one posted
+            # between the two reads would be taken for in a balance that lacks it, and its
+            # points shown as still there.
+            lines = yield self._ledger.history(account_id, HISTORY_LIMIT)
+            balance = yield self._ledger.balance(account_id)
+            return balance, lines
+        balance, lines = yield defer.gatherResults([
+            self._ledger.balance(account_id) if BALANCE in what else defer.succeed(None),
+            self._ledger.history(account_id, HISTORY_LIMIT) if HISTORY in what
+            else defer.succeed(None)], consumeErrors=True)
+        return balance, lines
 
     @staticmethod
     def _failed(failure, member: context.Member) -> None:
@@ -212,3 +232,15 @@ def selection(conn, inbox_ids: Iterable[int], table: KeywordTable,
 
 def _members(conn, msisdns: set[str]) -> dict:
     return members_of(conn, msisdns)[0]
+
+
+def _everything_of(conn, msisdns: set[str]) -> dict[context.Member, frozenset[str]]:
+    """A USSD caller: every figure, as the step's screen is not known before it runs."""
+    return dict.fromkeys(_members(conn, msisdns).values(), EVERYTHING)
+
+
+def _with_debits(conn, wanted_by: Callable, *args) -> tuple[dict, dict]:
+    """``wanted_by(conn, *args)``, and the queued debits of those whose balance is wanted."""
+    wanted = wanted_by(conn, *args)
+    return wanted, queued_debits(conn, [member.id for member, what in wanted.items()
+                                        if BALANCE in what])

@@ -91,6 +91,16 @@ def resolve_planned(planned, account_id: Callable[[str, str, str], int]) -> list
     return transfers
 
 
+def member_debits(posting: Posting, msisdn: str) -> tuple[Planned, ...]:
+    """What ``posting`` will take from the member's points when it posts: a redemption's debit,
+    a shop's hold.  A hold's post moves no more than the hold did, and its void, a reversal or
+    a refund give points back, so none of them is a debit."""
+    member = (str(AccountKind.MEMBER), msisdn)
+    taking = (TransferKind.SINGLE.value, TransferKind.PENDING.value)
+    return tuple(p for p in posting.transfers
+                 if p.debit == member and p.ledger == POINTS and p.kind in taking)
+
+
 def may_overdraw(kind: str) -> bool:
     """Only a member's points must never go below zero; the programme's accounts may."""
     return kind != AccountKind.MEMBER
@@ -147,7 +157,7 @@ def claim_due(conn: Connection, now: datetime, *, limit: int,
             ledger_postings.c.attempts == row.attempts)).values(
             attempts=row.attempts + 1, next_attempt_at=now + lease))
         if taken.rowcount == 1:
-            claimed.append(_posting(row, attempts=row.attempts + 1))
+            claimed.append(from_row(row, attempts=row.attempts + 1))
     return claimed
 
 
@@ -166,11 +176,12 @@ def retry_later(conn: Connection, posting_id: int, when: datetime, error: str) -
 
 
 def find(conn: Connection, posting_id: int) -> Posting:
-    return _posting(conn.execute(select(ledger_postings).where(
+    return from_row(conn.execute(select(ledger_postings).where(
         ledger_postings.c.id == posting_id)).one())
 
 
-def _posting(row, attempts: int | None = None) -> Posting:
+def from_row(row, attempts: int | None = None) -> Posting:
+    """A ``ledger_postings`` row (any select with its columns) as a `Posting`."""
     planned = tuple(Planned(**{**t, "debit": t["debit"] and tuple(t["debit"]),
                                "credit": t["credit"] and tuple(t["credit"])})
                     for t in json.loads(row.transfers))

@@ -218,8 +218,9 @@ class FakeDb:
     def __init__(self, found):
         self.found = found
 
-    def run(self, fn, *args):
-        return defer.succeed({m.msisdn: m for m in self.found if m.msisdn in args[0]})
+    def run(self, fn, wanted_by, msisdns):
+        # remote_reads._with_debits: the phone's figures all wanted, no redemption queued
+        return defer.succeed(({m: EVERYTHING for m in self.found if m.msisdn in msisdns}, {}))
 
 
 def test_a_step_that_needs_a_figure_runs_again_with_the_phones_figures():

@@ -75,7 +75,7 @@ def _member_rewards(language: str) -> dict[str, list[dict]]:
                 available=99_999_998, ref="R8K2PX", **keywords)
     parts = ("cat.page", "cat.item", "cat.separator", "cat.more", "cat.last", "hist.line",
              "hist.separator", "hist.date", "hist.issue", "hist.redeem", "hist.reverse",
-             "hist.other", "redeem.codes")
+             "hist.processing", "hist.other", "redeem.codes")
     return {
         **{name: [] for name in parts},
         "cat.empty": [{}],

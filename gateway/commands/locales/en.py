@@ -88,6 +88,7 @@ TEMPLATES = {
     "hist.issue": "earned",
     "hist.redeem": "redeemed",
     "hist.reverse": "refund",
+    "hist.processing": "processing",  # queued for the central ledger, not posted yet
     "hist.other": "other",
     "pin.set": "Jifen: your PIN is set. Keep it secret and add it when you redeem.",
     "pin.changed": "Jifen: your PIN is changed. Keep it secret.",

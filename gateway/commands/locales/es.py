@@ -88,6 +88,7 @@ TEMPLATES = {
     "hist.issue": "ganado",
     "hist.redeem": "canjeado",
     "hist.reverse": "devuelto",
+    "hist.processing": "en proceso",
     "hist.other": "otro",
     "pin.set": "Jifen: su PIN quedo guardado. Mantengalo en secreto y agreguelo al canjear.",
     "pin.changed": "Jifen: su PIN fue cambiado. Mantengalo en secreto.",

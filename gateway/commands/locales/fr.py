@@ -88,6 +88,7 @@ TEMPLATES = {
     "hist.issue": "gagné",
     "hist.redeem": "échangé",
     "hist.reverse": "rendu",
+    "hist.processing": "en cours",
     "hist.other": "autre",
     "pin.set": "Jifen : votre PIN est enregistré. Gardez-le secret et ajoutez-le pour échanger.",
     "pin.changed": "Jifen : votre PIN est modifié. Gardez-le secret.",

@@ -88,6 +88,7 @@ TEMPLATES = {
     "hist.issue": "umepata",
     "hist.redeem": "umekomboa",
     "hist.reverse": "umerudishiwa",
+    "hist.processing": "inashughulikiwa",
     "hist.other": "mengine",
     "pin.set": "Jifen: PIN yako imewekwa. Itunze kwa siri na uiongeze unapokomboa.",
     "pin.changed": "Jifen: PIN yako imebadilishwa. Itunze kwa siri.",

@@ -88,6 +88,7 @@ TEMPLATES = {
     "hist.issue": "获得",
     "hist.redeem": "兑换",
     "hist.reverse": "退回",
+    "hist.processing": "处理中",
     "hist.other": "其他",
     "pin.set": "积分：密码已设置，请保密，兑换时附上密码。",
     "pin.changed": "积分：密码已修改，请保密。",
