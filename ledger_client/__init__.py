@@ -23,7 +23,7 @@ from ledger_client.http import HttpLedger
 from ledger_client.interface import Ledger
 from ledger_client.local import ThreadedLedger
 from ledger_client.server import LedgerResource, ledger_site
-from ledger_client.sweeper import HoldSweeper
+from ledger_client.sweeper import HoldSweeper, SweepLoop
 from ledger_client.types import (
     MAX_BATCH, POINTS, Account, AccountKind, Balance, HoldState, Movement, Transfer,
     TransferKind, TransferResult, as_utc,
@@ -31,7 +31,7 @@ from ledger_client.types import (
 
 __all__ = [
     "audit", "EmbeddedLedger", "HoldSweeper", "HttpLedger", "Ledger", "LedgerResource",
-    "ThreadedLedger", "ledger_site",
+    "SweepLoop", "ThreadedLedger", "ledger_site",
     "MAX_BATCH", "POINTS", "Account", "AccountKind", "Balance", "HoldState", "Movement",
     "Transfer", "TransferKind", "TransferResult", "as_utc",
     "LedgerError", "AccountClosed", "HoldNotPending", "IdReused", "InsufficientFunds",

@@ -1,9 +1,14 @@
-"""`HoldSweeper`: voids the holds whose time is up, every few seconds, on an injected clock.
+"""Sweeps on a timer: `SweepLoop` (the loop) and `HoldSweeper` (the ledger's sweep of its holds).
 
-The daemon that owns the ledger's database runs it: the gateway in embedded mode, `jifen
-ledger serve` for the central ledger.  Posting a hold past its time is refused even before
-the sweep comes by (posting.py), so the sweep only decides when the points come back, not
-whether a late confirmation can still spend them.
+`SweepLoop` is the one timer loop of the daemons' sweeps: `HoldSweeper` here, and the gateway's
+`AgencySweeper` (gateway/agency/sweeper.py), which imports it from this module because
+ledger_client never imports the gateway.  It lives beside the ledger's sweep for that reason only.
+
+`HoldSweeper` voids the holds whose time is up, every few seconds, on an injected clock.  The
+daemon that owns the ledger's database runs it: the gateway in embedded mode, `jifen ledger
+serve` for the central ledger.  Posting a hold past its time is refused even before the sweep
+comes by (posting.py), so the sweep only decides when the points come back, not whether a late
+confirmation can still spend them.
 """
 
 from __future__ import annotations
@@ -18,14 +23,22 @@ from ledger_client.embedded import EmbeddedLedger
 
 log = structlog.get_logger(__name__)
 
+__all__ = ["HoldSweeper", "SweepLoop"]
 
-class HoldSweeper(service.Service):
-    def __init__(self, ledger: EmbeddedLedger, run: Callable[..., defer.Deferred], clock, *,
-                 interval: float = 5.0, expired: Callable[[list[str]], object] = lambda ids: None):
-        self._ledger = ledger
-        self._run = run
+
+class SweepLoop(service.Service):
+    """Calls `sweep_once` every `interval` seconds on `clock` while the service runs.
+
+    The first sweep comes one interval after start, not at start (TimerService would sweep at
+    once, before the daemon has finished starting, and tests count on the interval).  The loop
+    waits for each sweep's Deferred before timing the next, so a slow database never runs two
+    sweeps at once, and a failed sweep is logged as `failed` and does not stop the loop.
+    Subclasses implement `sweep_once`.
+    """
+
+    def __init__(self, clock, interval: float, *, failed: str):
         self._interval = interval
-        self._expired = expired
+        self._failed = failed
         self._loop = task.LoopingCall(self.sweep)
         self._loop.clock = clock
 
@@ -39,15 +52,31 @@ class HoldSweeper(service.Service):
             self._loop.stop()
 
     def sweep(self) -> defer.Deferred:
-        """Expire what is due (in rounds of 500 until none is left); never fails."""
+        """One sweep now; never fails (a failure is logged)."""
+        swept = defer.maybeDeferred(self.sweep_once)
+        swept.addErrback(lambda f: log.error(self._failed, error=f.getErrorMessage()))
+        return swept
+
+    def sweep_once(self) -> defer.Deferred:
+        raise NotImplementedError
+
+
+class HoldSweeper(SweepLoop):
+    def __init__(self, ledger: EmbeddedLedger, run: Callable[..., defer.Deferred], clock, *,
+                 interval: float = 5.0, expired: Callable[[list[str]], object] = lambda ids: None):
+        super().__init__(clock, interval, failed="ledger.sweep_failed")
+        self._ledger = ledger
+        self._run = run
+        self._expired = expired
+
+    def sweep_once(self) -> defer.Deferred:
+        """Expire what is due, in rounds of 500 until none is left."""
         swept = self._run(self._ledger.expire_holds)
 
         def done(ids):
             if ids:
                 log.info("ledger.holds_expired", count=len(ids))
                 self._expired(ids)
-                return self.sweep() if len(ids) >= 500 else None
+                return self.sweep_once() if len(ids) >= 500 else None
 
-        swept.addCallback(done)
-        swept.addErrback(lambda f: log.error("ledger.sweep_failed", error=f.getErrorMessage()))
-        return swept
+        return swept.addCallback(done)

@@ -3,7 +3,8 @@
 The ledger's own `HoldSweeper` returns the points of an expired hold; this sweep does the rest:
 the redemption marked expired, the stock back, and both sides told (keys ``ardm:<ref>:expired:*``,
 so a sweep that runs twice cannot tell anyone twice).  A YES that comes after the time but before
-the sweep is answered "expired" all the same (service.py).
+the sweep is answered "expired" all the same (service.py).  The timer is ledger_client's
+`SweepLoop`, the one loop both sweeps share.
 """
 
 from __future__ import annotations
@@ -12,38 +13,27 @@ from datetime import datetime
 from typing import Callable
 
 import structlog
-from twisted.application import service
-from twisted.internet import defer, task
+from twisted.internet import defer
 
 from gateway.commands.agent import expiry_notices
 from gateway.redeem import notices
+from ledger_client.sweeper import SweepLoop
 
 log = structlog.get_logger(__name__)
 
 
-class AgencySweeper(service.Service):
+class AgencySweeper(SweepLoop):
     def __init__(self, agency, run: Callable[..., defer.Deferred], clock,
                  now: Callable[[], datetime], *, interval: float = 5.0,
                  swept: Callable[[], object] = lambda: None):
+        super().__init__(clock, interval, failed="agents.sweep_failed")
         self._agency = agency
         self._run = run
         self._now = now
         self._swept = swept            # wakes the sender for the notices
-        self._loop = task.LoopingCall(self.sweep)
-        self._loop.clock = clock
-        self._interval = interval
 
-    def startService(self):
-        super().startService()
-        self._loop.start(self._interval, now=False)
-
-    def stopService(self):
-        super().stopService()
-        if self._loop.running:
-            self._loop.stop()
-
-    def sweep(self) -> defer.Deferred:
-        """Expire what is due and queue the notices; never fails."""
+    def sweep_once(self) -> defer.Deferred:
+        """Expire what is due and queue the notices."""
         done = self._run(self.expire, self._now())
 
         def told(count):
@@ -51,9 +41,7 @@ class AgencySweeper(service.Service):
                 log.info("agents.rdms_expired", count=count)
                 self._swept()
 
-        done.addCallback(told)
-        done.addErrback(lambda f: log.error("agents.sweep_failed", error=f.getErrorMessage()))
-        return done
+        return done.addCallback(told)
 
     def expire(self, conn, now: datetime) -> int:
         """One transaction: expire what is due, and queue both notices of each."""
