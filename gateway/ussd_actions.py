@@ -34,6 +34,8 @@ from gateway.commands.arguments import Secret
 from gateway.commands.context import Invocation, Member, Request, ServiceUnavailable
 from gateway.commands.agent_values import Deal
 from gateway.commands.grammar import Command, KeywordTable
+from gateway.commands.replies import render
+from gateway.queued_debits import PROCESSING
 from gateway.store.tables_agents import agent_redemptions
 from gateway.ussd.actions import ActionUnavailable, Caller, Entry
 from ledger_client import as_utc
@@ -126,7 +128,7 @@ class CommandActions:
             return []
         moves = self._ask(lambda s: s.history(self._member, 20), ())
         return [Entry(str(n), {"date": m.at.strftime("%d/%m"), "points": f"{m.points:+,}",
-                               "what": m.reference or m.what}) for n, m in enumerate(moves)]
+                               "what": _what(m, caller.language)}) for n, m in enumerate(moves)]
 
     def approvals(self, caller: Caller) -> Sequence[Entry]:
         if self._member is None:
@@ -189,3 +191,11 @@ def pending_deals(conn, agency, msisdn: str, now: datetime) -> list[Deal]:
         agent_redemptions.c.member_msisdn == msisdn, agent_redemptions.c.state == PENDING))
         .order_by(agent_redemptions.c.created_at.desc(), agent_redemptions.c.id.desc())).all()
     return [agency.deal(conn, row) for row in rows if as_utc(row.expires_at) > now]
+
+
+def _what(movement, language: str) -> str:
+    """A history entry's last words: its reference, and HIST's "processing" while it is queued
+    for the central ledger (queued_debits.py), so the screen and the SMS say the same."""
+    if movement.what != PROCESSING:
+        return movement.reference or movement.what
+    return f"{movement.reference or ''} {render('hist.processing', language)}".strip()

@@ -125,11 +125,15 @@ class QueuedByUssd(QueuedRedemptionCase):
             config, ussd=dataclasses.replace(config.ussd, http_port=0, http_secret=SECRET),
             binds=tuple(dataclasses.replace(b, ussd_dialect="smpp5") for b in config.binds))
 
+    def balance_screen(self, session: str):
+        return self.screen(session, "1")
+
     @defer.inlineCallbacks
-    def balance_screen(self, session: str) -> str:
+    def screen(self, session: str, choice: str) -> str:
+        """The screen the member's ``choice`` on the home menu leads to."""
         port = self.loop.gateway.ussd.http_service._port.getHost().port
         body = ""
-        for text in ("", "1"):
+        for text in ("", choice):
             form = {"sessionId": session, "serviceCode": "*384*123#", "phoneNumber": f"+{JANE}",
                     "text": text}
             response = yield treq.post(f"http://127.0.0.1:{port}/ussd", data=form,
@@ -146,6 +150,16 @@ class QueuedByUssd(QueuedRedemptionCase):
         self.assertIn("top-up is on its way", final)
         screen = yield self.balance_screen("s2")
         self.assertEqual(screen, f"END {LANDED}")
+
+    @defer.inlineCallbacks
+    def test_the_history_list_says_processing_until_it_lands(self):
+        yield self.redeem_while_away(JANE, "REDEEM AIR50")
+        listed = yield self.screen("s3", "4")                 # History
+        self.assertRegex(listed, r"\n\d\d/\d\d -100 R\w+ processing\n")
+        yield self.land()
+        listed = yield self.screen("s4", "4")
+        self.assertNotIn("processing", listed)
+        self.assertRegex(listed, r"\n\d\d/\d\d -100 R\w+\n")
 
 
 class QueuedBySmsOnSQLite(QueuedBySms, unittest.TestCase):
