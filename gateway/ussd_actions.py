@@ -59,6 +59,11 @@ class CommandActions:
         self._request_id, self._now = request_id, now
         self.language_chosen: str | None = None  # LANG from the menu: the caller stores it
 
+    @property
+    def sms_queued(self) -> int:
+        """SMS the actions queued for other phones (notices), for the sender to be woken."""
+        return getattr(self._services, "notified", 0)
+
     # --- text answers: the SMS handlers ---------------------------------------------------------
 
     def balance(self, caller: Caller) -> str:

@@ -155,6 +155,8 @@ class UssdService:
                 timer.cancel()
             if late and step.row_id is not None and step.ends:
                 self._queue_sms([step.row_id])
+            if step.sms_queued:     # committed: the shop's "approved" goes now, not at the poll
+                self._sms_queued()
             return step, bool(late)
 
         def failed(failure):

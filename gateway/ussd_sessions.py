@@ -72,6 +72,7 @@ class Step:
     session: dict
     language: str
     repeated: bool = False  # the last screen again, for a network retry
+    sms_queued: int = 0     # SMS the step's action queued (an approval's notices to the shop)
 
 
 class Dialogues:
@@ -129,7 +130,8 @@ class Dialogues:
         else:
             row_id = row.id
             conn.execute(_UPDATE, dict(values, row_id=row.id))
-        return Step(row_id, screen.text, ends, request.session, language)
+        return Step(row_id, screen.text, ends, request.session, language,
+                    sms_queued=getattr(actions, "sms_queued", 0))
 
     # --- after the screen ------------------------------------------------------------------------
 

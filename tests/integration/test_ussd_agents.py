@@ -76,6 +76,17 @@ class UssdAgentCases:
         self.assertIn("Approved", told[2].text)
 
     @defer.inlineCallbacks
+    def test_the_shop_is_told_when_the_step_commits_not_at_the_senders_poll(self):
+        self.loop.gateway.sender._poll.stop()     # from here only a wake-up sends an SMS
+        code = yield self.shop_asks()
+        phone = self.network.phone(JANE)
+        yield self.open_request(phone)
+        yield phone.answer("1")
+        yield phone.answer(code)
+        told = yield self.loop.simulator.wait_for_submits(3)
+        self.assertEqual((told[2].destination_addr, "Approved" in told[2].text), (SHOP, True))
+
+    @defer.inlineCallbacks
     def test_member_refuses_and_a_wrong_code_approves_nothing(self):
         code = yield self.shop_asks()
         phone = self.network.phone(JANE)
