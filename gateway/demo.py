@@ -6,6 +6,11 @@ line ``<msisdn> <text>`` is delivered by the simulator as an MO, and what the
 gateway submits back is printed as it arrives: every reply shown travelled
 over SMPP twice.  With ``--script FILE`` the lines come from a file and the
 demo exits non-zero if any message goes unanswered.
+
+The demo turns on the push of shop requests (`[ussd] push_bind`, gateway/ussd_push.py) on the
+first bind when its dialect can push and the config names no push bind: a shop's RDM then also
+shows "1 Approve 2 Refuse" on the member's phone, and that phone's next menu choice (1, 2)
+answers it; any other line from it goes by SMS as before.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from gateway.smpp.simulator import Simulator
 from gateway.smpp.simulator_ussd import UssdNetwork, UssdPhone
 from gateway.store import migrate
 from gateway.store.members import add_member
+from gateway.ussd import DIALECTS
 
 SAMPLE_MEMBERS = Path(__file__).resolve().parents[1] / "config" / "sample_members.toml"
 SAMPLE_AGENTS = Path(__file__).resolve().parents[1] / "config" / "sample_agents.csv"
@@ -32,6 +38,7 @@ DEMO_SEED = 2026   # confirmation codes in the demo come from a seeded generator
 DEMO_DATABASE = Path("var") / "demo.db"
 REPLY_TIMEOUT = 10.0
 USSD_CODE = re.compile(r"\*[0-9*]+#")    # a service code dialled: *123# or *123*5#
+MENU_CHOICE = re.compile(r"[0-9]{1,2}")  # what answers a pushed screen ("1 Approve 2 Refuse")
 SETTLE = 0.3       # seconds to wait after a reply for the other MTs its message caused
 
 
@@ -104,29 +111,64 @@ class Console:
 
 class UssdConsole:
     """USSD dialogues in the demo: `<msisdn> *123#` dials, and that phone's next lines answer the
-    menus until the gateway ends the dialogue. Each screen is printed as the phone shows it."""
+    menus until the gateway ends the dialogue. A screen pushed to a watched phone is printed as it
+    comes, and that phone's next menu choice answers it. Each screen is printed as the phone
+    shows it."""
 
     def __init__(self, network: UssdNetwork, clock, out):
         self.network, self._clock, self._out = network, clock, out
         self._open: dict[str, UssdPhone] = {}
+        self._pushed: dict[str, UssdPhone] = {}
+
+    def watch_pushes(self, addresses) -> None:
+        """Show what the gateway pushes to these phones (the sample members)."""
+        for address in addresses:
+            self._next_push(address)
+
+    def _next_push(self, address: str) -> None:
+        self.network.next_push(address).addCallback(self._push_came, address)
+
+    def _push_came(self, push, address: str) -> None:
+        self._pushed[address] = self.network.phone(address).accept(push)
+        self._show(address, push, "push")
+        self._next_push(address)
 
     def takes(self, address: str, text: str) -> bool:
-        """A service code (``*...#``) or an answer from a phone in a dialogue."""
-        return address in self._open or USSD_CODE.fullmatch(text.strip()) is not None
+        """A service code (``*...#``), an answer from a phone in a dialogue, or a menu choice
+        from a phone showing a push (a member who ignores a push answers by SMS instead)."""
+        text = text.strip()
+        return (address in self._open or USSD_CODE.fullmatch(text) is not None
+                or (address in self._pushed and MENU_CHOICE.fullmatch(text) is not None))
 
     @defer.inlineCallbacks
     def send(self, address: str, text: str):
-        phone = self._open.pop(address, None)
-        if phone is None or USSD_CODE.fullmatch(text.strip()):
+        text = text.strip()
+        if USSD_CODE.fullmatch(text):
+            self._open.pop(address, None)
+            self._pushed.pop(address, None)     # dialling leaves a push unanswered
             phone = self.network.phone(address)
-            screen = yield phone.dial(text.strip()).addTimeout(REPLY_TIMEOUT, self._clock)
+            screen = yield phone.dial(text).addTimeout(REPLY_TIMEOUT, self._clock)
         else:
-            screen = yield phone.answer(text.strip()).addTimeout(REPLY_TIMEOUT, self._clock)
+            phone = self._open.pop(address, None) or self._pushed.pop(address)
+            screen = yield phone.answer(text).addTimeout(REPLY_TIMEOUT, self._clock)
         if not screen.ends:
             self._open[address] = phone
+        self._show(address, screen, "end" if screen.ends else "")
+
+    def _show(self, address: str, screen, label: str) -> None:
         shown = "\n    ".join(screen.text.splitlines())
-        self._out.write(f"  {address} <= [USSD{' end' if screen.ends else ''}]\n    {shown}\n")
+        self._out.write(f"  {address} <= [USSD{' ' + label if label else ''}]\n    {shown}\n")
         self._out.flush()
+
+
+def with_push(config):
+    """The config with shop requests pushed on the first bind, when its dialect can push and no
+    push bind is set: the demo shows the push; `jifen run` keeps it off unless configured."""
+    bind = config.binds[0]
+    chosen = DIALECTS.get(bind.ussd_dialect or "")
+    if config.ussd.push_bind or chosen is None or not chosen.pushes:
+        return config
+    return replace(config, ussd=replace(config.ussd, push_bind=bind.name))
 
 
 @defer.inlineCallbacks
@@ -135,8 +177,8 @@ def run(reactor, config, script: str | None = None, out=sys.stdout):
     config = replace(config, database_url=fresh_database(DEMO_DATABASE))
     simulator = Simulator({b.system_id: b.password for b in config.binds})
     port = simulator.listen(reactor)
-    config = replace(config, binds=tuple(replace(b, host="127.0.0.1", port=port)
-                                         for b in config.binds))
+    config = with_push(replace(config, binds=tuple(replace(b, host="127.0.0.1", port=port)
+                                                   for b in config.binds)))
     gateway = Gateway(config, reactor)
     members = yield threads.deferToThread(_prepare, gateway.engine, gateway)
     yield gateway.startService()
@@ -147,6 +189,8 @@ def run(reactor, config, script: str | None = None, out=sys.stdout):
     console.print_replies()
     dialect = config.binds[0].ussd_dialect
     ussd = UssdConsole(UssdNetwork(simulator, dialect), reactor, out) if dialect else None
+    if ussd is not None and config.ussd.push_bind:
+        ussd.watch_pushes(m["msisdn"] for m in members)
     unanswered = 0
     try:
         lines = _script_lines(script) if script else None

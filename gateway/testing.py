@@ -9,6 +9,8 @@ gateway bound over TCP on 127.0.0.1 to the SMSC simulator.
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 import uuid
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -55,6 +57,19 @@ def scratch_database(kind: str, directory, admin_url: str):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def in_scratch_directory(test) -> str:
+    """Run the rest of a trial ``test`` in a fresh directory, removed afterwards; its path.
+
+    The demo writes its database and log under ./var, which must not be the repository's.
+    """
+    here = os.getcwd()
+    scratch = tempfile.TemporaryDirectory()
+    test.addCleanup(scratch.cleanup)
+    os.chdir(scratch.name)
+    test.addCleanup(os.chdir, here)
+    return scratch.name
 
 
 def _psycopg(url: str) -> str:

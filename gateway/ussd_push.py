@@ -10,7 +10,9 @@ may never be). The call only keeps the code in memory and asks the reactor to `_
 there (committed) and still pending: a `ussd_sessions` row on the push bind under a session number
 the phone has no row for, in the state of the menu file's push screen (`Menus.pushed`), with the
 request's reference, shop, agent, item and points as values; the code is never in the row, on the
-screen or in a log line. Then the dialect's USSR request goes out on the bind. The phone's answer
+screen or in a log line. Then the dialect's USSR request goes out on the bind through a
+`ScreenSender` (ussd_sending.py), the one way screens are sent: when the bind's window is full the
+push waits its turn for a slot (up to the reply budget) instead of being dropped. The phone's answer
 comes back as any continue does (UssdService, `Dialogues.step`), and the push screen's options call
 `approve_pushed` / `refuse_pushed`, which run the YES / NO handlers with the code kept here
 (`code_for`). A gateway process that did not push (or restarted) has no code: the member is asked
@@ -32,12 +34,13 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import and_, insert, select, update
+from twisted.application import service
 
 from gateway.agency.service import PENDING
-from gateway.smpp.codec import Status
 from gateway.store.tables_agents import agent_redemptions
 from gateway.store.tables_ussd import ussd_sessions
 from gateway.ussd import Dialect, Menus, UssdError
+from gateway.ussd_sending import ScreenSender
 from ledger_client import as_utc
 
 log = structlog.get_logger(__name__)
@@ -48,14 +51,17 @@ _TRIES, _RETRY_DELAY = 10, 0.2  # waiting for the RDM's transaction to commit
 _RECENT = 100
 
 
-class ApprovalPush:
-    """Pushes shop requests to members on one bind; holds their codes while the push lives."""
+class ApprovalPush(service.Service):
+    """Pushes shop requests to members on one bind; holds their codes while the push lives.
+
+    A service of the gateway only so that stopping it gives up the pushes still waiting for a
+    submit slot (their SMS has gone anyway)."""
 
     def __init__(self, db, reactor, now, menus: Menus, *, bind_name: str, dialect: Dialect,
-                 binds, service: str, timeout: float):
+                 screens: ScreenSender, service: str, timeout: float):
         self._db, self._reactor, self._now = db, reactor, now
         self._menus, self._dialect = menus, dialect
-        self._bind_name, self._binds, self._service = bind_name, binds, service
+        self._bind_name, self._screens, self._service = bind_name, screens, service
         self._timeout = timedelta(seconds=timeout)
         self._codes: dict[tuple[str, str], tuple[str, datetime]] = {}
         self._lock = threading.Lock()
@@ -111,26 +117,19 @@ class ApprovalPush:
         with self._lock:
             self._codes.pop((deal.member_msisdn, deal.reference), None)
 
-    def _submit(self, row_id: int, params: dict, deal):
-        protocol = getattr(self._binds.get(self._bind_name), "protocol", None)
-        if protocol is None or protocol.submit_slots() <= 0:
-            return self._failed(row_id, deal, "the bind is down or busy")
-        try:
-            submitted = protocol.submit(params)
-        except Exception as error:  # unencodable, closing: the SMS carries the request anyway
-            return self._failed(row_id, deal, str(error))
+    def stopService(self):
+        super().stopService()
+        self._screens.stop()
 
-        def answered(response):
-            status = getattr(response, "status", Status.OK)
-            if status != Status.OK:
-                return self._failed(row_id, deal, f"submit_sm_resp status {status:#x}")
+    def _submit(self, row_id: int, params: dict, deal):
+        def answered(ok: bool):
+            if not ok:      # why is logged by the sender (ussd.screen_not_sent)
+                return self._failed(row_id, deal, "not sent: bind down, window full or refused")
             self.sent.append(deal.reference)
             log.info("ussd.pushed", reference=deal.reference, session=row_id)
             return None
 
-        submitted.addCallback(answered)
-        submitted.addErrback(lambda failure: self._failed(row_id, deal, failure.getErrorMessage()))
-        return submitted
+        return self._screens.send(self._bind_name, params).addCallback(answered)
 
     def _failed(self, row_id: int, deal, why: str):
         self._forget(deal)

@@ -6,7 +6,8 @@ service to the gateway. The menu file is checked here at start-up (a `MenuError`
 `ConfigError`: one line naming the file and key), and every bind's `ussd_dialect` becomes its
 dialect object with the SMS text codec passed in (gateway/ussd/ never imports smpp/). With
 `[ussd] push_bind`, shop requests are also pushed to members on that bind (ussd_push.py): the
-agency's `push_approval` hook is set here and nowhere else.
+agency's `push_approval` hook is set here and nowhere else, and the push (a service of the
+gateway, for its stop) sends through a `ScreenSender` of its own on that bind.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from gateway.ussd import Menus, dialect, load
 from gateway.ussd.resource import UssdCallbackResource
 from gateway.ussd_actions import CommandActions, pending_deals
 from gateway.ussd_push import ApprovalPush
+from gateway.ussd_sending import ScreenSender
 from gateway.ussd_service import UssdService
 from gateway.ussd_sessions import Dialogues
 
@@ -39,6 +41,8 @@ def build_ussd(gateway) -> UssdService:
     dialects = {b.name: dialect(b.ussd_dialect, sms_text.decode, encode_screen)
                 for b in config.binds if b.ussd_dialect}
     push = _approval_push(gateway, menus, dialects)
+    if push is not None:
+        push.setServiceParent(gateway)
 
     def actions_for(conn, member, request):
         services = LedgerServices(conn, gateway.ledger, gateway.now, gateway.redemptions,
@@ -80,9 +84,11 @@ def _approval_push(gateway, menus: Menus, dialects) -> ApprovalPush | None:
         raise ConfigError(f"{config.source}: ussd.push_bind: the menu file has no push screen "
                           "(menus.push)", config.source, "ussd.push_bind")
     bind = next(b for b in config.binds if b.name == name)
+    screens = ScreenSender({b.name: b for b in gateway.binds}, gateway.reactor,
+                           patience=config.ussd.reply_budget)
     push = ApprovalPush(gateway.db, gateway.reactor, gateway.now, menus, bind_name=name,
-                        dialect=chosen, binds={b.name: b for b in gateway.binds},
-                        service=bind.short_codes[0], timeout=config.ussd.session_timeout)
+                        dialect=chosen, screens=screens, service=bind.short_codes[0],
+                        timeout=config.ussd.session_timeout)
     if gateway.agency is not None:
         gateway.agency.push_approval = push
     return push

@@ -127,7 +127,7 @@ class UssdPushCases:
     @defer.inlineCallbacks
     def test_a_push_the_smsc_refuses_is_closed_and_the_sms_answers(self):
         push = self.loop.gateway.agency.push_approval
-        push._binds = {name: _Refusing() for name in push._binds}   # submit_sm_resp: an error
+        push._screens._binds = {name: _Refusing() for name in push._screens._binds}  # an error
         code = yield self.shop_asks()
         yield _until(lambda: [r.state for r in self.sessions()] == [None])
         self.assertEqual(list(push.sent), [])

@@ -2,8 +2,6 @@
 phones, an SMS PIN first and a shop's RDM by SMS in between, every screen printed."""
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 from twisted.internet import defer, reactor
@@ -11,6 +9,7 @@ from twisted.trial import unittest
 
 from gateway import demo
 from gateway.config import load
+from gateway.testing import in_scratch_directory
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "demo-ussd.txt"
 
@@ -19,11 +18,7 @@ class UssdDemoScript(unittest.TestCase):
     timeout = 60
 
     def setUp(self):
-        here = os.getcwd()
-        scratch = tempfile.TemporaryDirectory()
-        self.addCleanup(scratch.cleanup)
-        os.chdir(scratch.name)                   # the demo's database goes under ./var
-        self.addCleanup(os.chdir, here)
+        in_scratch_directory(self)
 
     @defer.inlineCallbacks
     def test_the_script_answers_every_screen(self):
