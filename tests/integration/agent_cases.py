@@ -110,13 +110,10 @@ class AgentExchangeCases:
         self.assertFalse(any(pin in stored for pin in ("2468", "1357")))
 
 
-class AgentCentralLedgerCases:
-    """The same exchange with the central ledger (``[ledger] kind = "http"``): `jifen ledger
-    serve`'s resource over loopback HTTP (`ServedLedger`), every batch through the gateway's
-    postings queue. The member's prompt goes only once the centre has accepted the hold; the
-    receipts go when the approval posts; the service stopped in the middle of the exchange and
-    started again: the agent and the member are told it is being processed, every batch posts
-    exactly once and both phones get the final SMS."""
+class CentralLedgerGateway:
+    """A loopback gateway with the central ledger (``[ledger] kind = "http"``): `jifen ledger
+    serve`'s resource over loopback HTTP (`ServedLedger`), the sample shops and goods, and the
+    members' points at the centre. No tests of its own: the cases below build on it."""
 
     database = "sqlite"
     timeout = 90
@@ -135,10 +132,14 @@ class AgentCentralLedgerCases:
             base, ledger=dataclasses.replace(base.ledger, kind="http", url=self.service.url,
                                              timeout=1.0, attempts=2, retry_initial_delay=0.05,
                                              retry_max_delay=0.2))
-        self.loop = LoopbackGateway(reactor, scratch_url(self), config=config)
+        self.loop = LoopbackGateway(reactor, scratch_url(self), config=self.configured(config))
         self.addCleanup(self.loop.stop)
         yield self.loop.start()
         yield threads.deferToThread(AgentExchangeCases._seed, self)
+
+    def configured(self, config):
+        """The gateway's config for the case; a subclass may change it."""
+        return config
 
     def _fund_central(self):
         with self.central_engine.begin() as conn:
@@ -186,6 +187,14 @@ class AgentCentralLedgerCases:
     def postings(self) -> dict[str, int]:
         return dict(self.rows(select(ledger_postings.c.state, func.count())
                               .group_by(ledger_postings.c.state)))
+
+
+class AgentCentralLedgerCases(CentralLedgerGateway):
+    """The exchange of AgentExchangeCases with the central ledger, every batch through the
+    gateway's postings queue. The member's prompt goes only once the centre has accepted the
+    hold; the receipts go when the approval posts; the service stopped in the middle of the
+    exchange and started again: the agent and the member are told it is being processed, every
+    batch posts exactly once and both phones get the final SMS."""
 
     @defer.inlineCallbacks
     def test_the_full_exchange_and_a_reversal_through_the_queue(self):
