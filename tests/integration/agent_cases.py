@@ -110,10 +110,11 @@ class AgentExchangeCases:
         self.assertFalse(any(pin in stored for pin in ("2468", "1357")))
 
 
-class CentralLedgerGateway:
+class CentralLedgerShops:
     """A loopback gateway with the central ledger (``[ledger] kind = "http"``): `jifen ledger
     serve`'s resource over loopback HTTP (`ServedLedger`), the sample shops and goods, and the
-    members' points at the centre. No tests of its own: the cases below build on it."""
+    members' points at the centre. No tests of its own: the cases below build on it.
+    (test_member_flows_http.CentralLedgerGateway is the members-only one, without shops.)"""
 
     database = "sqlite"
     timeout = 90
@@ -189,7 +190,7 @@ class CentralLedgerGateway:
                               .group_by(ledger_postings.c.state)))
 
 
-class AgentCentralLedgerCases(CentralLedgerGateway):
+class AgentCentralLedgerCases(CentralLedgerShops):
     """The exchange of AgentExchangeCases with the central ledger, every batch through the
     gateway's postings queue. The member's prompt goes only once the centre has accepted the
     hold; the receipts go when the approval posts; the service stopped in the middle of the

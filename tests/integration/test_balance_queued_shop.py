@@ -12,7 +12,7 @@ import pytest
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from agent_cases import CentralLedgerGateway
+from agent_cases import CentralLedgerShops
 from agent_fixtures import JANE, SHOP
 from gateway.ledger_poster import LedgerPoster
 from ledger_fixtures import ScratchDatabase, until
@@ -20,7 +20,7 @@ from ledger_fixtures import ScratchDatabase, until
 HELD = "Jifen: your balance is 350 pts (1,000 on hold)."         # RICE5 x 2 of 1,350
 
 
-class ShopHoldQueued(CentralLedgerGateway):
+class ShopHoldQueued(CentralLedgerShops):
     @defer.inlineCallbacks
     def test_bal_shows_a_queued_hold_on_hold_and_once_it_is_held_not_twice(self):
         [poster] = [s for s in self.loop.gateway if isinstance(s, LedgerPoster)]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from agent_cases import CentralLedgerGateway
+from agent_cases import CentralLedgerShops
 from agent_fixtures import JANE, SHOP
 from gateway.smpp.simulator_ussd import UssdNetwork
 from gateway.store.tables_agents import agent_redemptions
@@ -18,7 +18,7 @@ from ledger_fixtures import ScratchDatabase
 BY_SMS = "We are still working on it. You will get the result by SMS."
 
 
-class UssdAgentsCentralCases(CentralLedgerGateway):
+class UssdAgentsCentralCases(CentralLedgerShops):
     def configured(self, config):
         return dataclasses.replace(config, binds=tuple(
             dataclasses.replace(b, ussd_dialect="smpp5") for b in config.binds))
