@@ -182,7 +182,7 @@ def run_gateway(args, url) -> dict:
     logs.configure(args.log_format, args.log_level, stream=log_stream)
     engine = make_engine(url)
     migrate.upgrade(engine)
-    _add_members(engine, args.members)
+    _add_members(engine, phones(args.members))
     child = subprocess.Popen(
         [sys.executable, __file__, "--smsc", "--rate", str(args.rate), "--seconds",
          str(args.seconds), "--members", str(args.members)],
@@ -284,17 +284,17 @@ def _count_cpu(db) -> Counter:
     return spent
 
 
-def _add_members(engine, count):
+def _add_members(engine, numbers: list[str]):
+    """Members with these numbers, 1,000 points and more each (bench_ussd.py uses it too)."""
     from gateway.store.members import add_member
     from ledger_client import EmbeddedLedger
 
     now = datetime.now(timezone.utc)
     ledger = EmbeddedLedger(now=lambda: now)
-    numbers = phones(count)
     # A transaction per thousand: every opening credit updates the one issuer row, and on
     # PostgreSQL a row updated 90,000 times in one transaction is a chain of 90,000 versions
     # that each update walks (a 180 s run's members took over ten minutes to add).
-    for start in range(0, count, 1000):
+    for start in range(0, len(numbers), 1000):
         with engine.begin() as conn:
             for n, phone in enumerate(numbers[start:start + 1000], start):
                 add_member(conn, ledger, msisdn=phone, name=f"Member {n}", now=now,

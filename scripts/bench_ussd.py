@@ -35,13 +35,12 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import _count_cpu, _cpu_seconds, _Profiler  # noqa: E402  (a sibling script)
+from bench import _add_members, _count_cpu, _cpu_seconds, _Profiler  # noqa: E402  (a sibling script)
 
 PHASE = "PHASE "
 
@@ -254,18 +253,6 @@ def _rss_mb(field: str) -> float:
         if line.startswith(field + ":"):
             return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def _add_members(engine, numbers):
-    from gateway.store.members import add_member
-    from ledger_client import EmbeddedLedger
-
-    now = datetime.now(timezone.utc)
-    ledger = EmbeddedLedger(now=lambda: now)
-    with engine.begin() as conn:
-        for n, phone in enumerate(numbers):
-            add_member(conn, ledger, msisdn=phone, name=f"Member {n}", now=now,
-                       language="en", points=1000 + n)
 
 
 def _sessions(engine) -> dict:
