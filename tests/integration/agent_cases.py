@@ -4,7 +4,6 @@ the shop's RDM, the member's prompt and YES, both receipts; and an RDM the SMSC 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 from sqlalchemy import func, select
@@ -12,17 +11,15 @@ from twisted.internet import defer, reactor, task, threads
 
 from agent_fixtures import GOODS, JANE, SHOP, load_sample_network
 from gateway import catalog
-from gateway.config import load
 from gateway.store.models import inbox, outbox
 from gateway.store.tables_agents import agent_redemptions, agents
-from gateway.store.tables_catalog import ledger_postings
 from gateway.testing import LoopbackGateway
 from gateway_cases import scratch_url
-from ledger_client import AccountKind, EmbeddedLedger, Transfer, audit
+from ledger_client import AccountKind, audit
 from ledger_client.schema import accounts
 from ledger_client.schema import transfers as journal
-from ledger_client.testing import ServedLedger
 from ledger_fixtures import until
+from test_member_flows_http import CentralLedgerGateway
 
 AMINA = "254722000111"          # gateway.testing's sample member with 40 points
 
@@ -110,51 +107,14 @@ class AgentExchangeCases:
         self.assertFalse(any(pin in stored for pin in ("2468", "1357")))
 
 
-class CentralLedgerShops:
-    """A loopback gateway with the central ledger (``[ledger] kind = "http"``): `jifen ledger
-    serve`'s resource over loopback HTTP (`ServedLedger`), the sample shops and goods, and the
-    members' points at the centre. No tests of its own: the cases below build on it.
-    (test_member_flows_http.CentralLedgerGateway is the members-only one, without shops.)"""
+class CentralLedgerShops(CentralLedgerGateway):
+    """`CentralLedgerGateway` with the sample shops and goods (`AgentExchangeCases._seed`) and
+    the members' points at the centre. No tests of its own: the cases below build on it."""
 
-    database = "sqlite"
-    timeout = 90
     central_points = {JANE: 1350, AMINA: 40}
-
-    @defer.inlineCallbacks
-    def setUp(self):
-        _, self.central_engine, central_db = self.scratch("ledger")
-        self.central = EmbeddedLedger()
-        yield threads.deferToThread(self._fund_central)
-        self.service = ServedLedger(self.central, central_db.run, reactor)
-        self.service.start()
-        self.addCleanup(lambda: self.service.stop())
-        base = load()
-        config = dataclasses.replace(
-            base, ledger=dataclasses.replace(base.ledger, kind="http", url=self.service.url,
-                                             timeout=1.0, attempts=2, retry_initial_delay=0.05,
-                                             retry_max_delay=0.2))
-        self.loop = LoopbackGateway(reactor, scratch_url(self), config=self.configured(config))
-        self.addCleanup(self.loop.stop)
-        yield self.loop.start()
-        yield threads.deferToThread(AgentExchangeCases._seed, self)
-
-    def configured(self, config):
-        """The gateway's config for the case; a subclass may change it."""
-        return config
-
-    def _fund_central(self):
-        with self.central_engine.begin() as conn:
-            issuer = self.central.open_account(conn, AccountKind.OPERATOR, "issuer",
-                                               no_overdraft=False)
-            for msisdn, points in self.central_points.items():
-                account = self.central.open_account(conn, AccountKind.MEMBER, msisdn)
-                self.central.post(conn, [Transfer(f"open:{msisdn}", issuer, account, points,
-                                                  "issue")])
+    _seed = AgentExchangeCases._seed
 
     rows = AgentExchangeCases.rows
-
-    def mts(self, msisdn: str) -> list[str]:
-        return [mt.text for mt in self.loop.simulator.submitted if mt.destination_addr == msisdn]
 
     @defer.inlineCallbacks
     def send(self, msisdn: str, text: str, *waits: tuple[str, int]):
@@ -184,10 +144,6 @@ class CentralLedgerShops:
         with self.central_engine.connect() as conn:
             return dict(conn.execute(select(journal.c.code, func.count())
                                      .group_by(journal.c.code)).all())
-
-    def postings(self) -> dict[str, int]:
-        return dict(self.rows(select(ledger_postings.c.state, func.count())
-                              .group_by(ledger_postings.c.state)))
 
 
 class AgentCentralLedgerCases(CentralLedgerShops):

@@ -29,9 +29,11 @@ PROCESSING = ("is being processed", "处理中")
 
 class CentralLedgerGateway(ScratchDatabase):
     """A gateway with ``[ledger] kind = "http"`` against a served central ledger that holds
-    `CENTRAL_POINTS` (the gateway's own embedded tables hold `SAMPLE`'s, unused)."""
+    ``central_points`` (the gateway's own embedded tables hold `SAMPLE`'s, unused), seeded by
+    `_seed` (the catalogue; agent_cases.CentralLedgerShops adds the shops)."""
 
     timeout = 90
+    central_points = CENTRAL_POINTS
 
     def setUp(self):
         _, self.central_engine, central_db = self.scratch("ledger")
@@ -48,7 +50,7 @@ class CentralLedgerGateway(ScratchDatabase):
             redemption=dataclasses.replace(base.redemption, pin_required=False))
         self.loop = LoopbackGateway(reactor, scratch_url(self), config=self.configured(config))
         self.addCleanup(self.loop.stop)
-        return self.loop.start().addCallback(lambda _: threads.deferToThread(self._catalogue))
+        return self.loop.start().addCallback(lambda _: threads.deferToThread(self._seed))
 
     def configured(self, config):
         """The gateway's config: a test case's changes to the one above."""
@@ -58,12 +60,12 @@ class CentralLedgerGateway(ScratchDatabase):
         with self.central_engine.begin() as conn:
             issuer = self.central.open_account(conn, AccountKind.OPERATOR, "issuer",
                                                no_overdraft=False)
-            for msisdn, points in CENTRAL_POINTS.items():
+            for msisdn, points in self.central_points.items():
                 account = self.central.open_account(conn, AccountKind.MEMBER, msisdn)
                 self.central.post(conn, [Transfer(f"open:{msisdn}", issuer, account, points,
                                                   "issue")])
 
-    def _catalogue(self):
+    def _seed(self):
         gateway = self.loop.gateway
         with gateway.engine.begin() as conn:
             path = gateway.config.redemption.catalog_path
