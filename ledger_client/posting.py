@@ -40,8 +40,8 @@ from ledger_client.errors import (
 )
 from ledger_client.schema import accounts, holds, transfers as journal
 from ledger_client.types import (
-    MAX_ACCOUNT_ID, MAX_AMOUNT, MAX_BATCH, HoldState, Transfer, TransferKind, TransferResult,
-    as_utc, check,
+    MAX_AMOUNT, MAX_BATCH, HoldState, Transfer, TransferKind, TransferResult, as_utc, check,
+    checked_account_id,
 )
 
 #: What each kind of transfer does, per unit of its amount, to the debit and to the credit
@@ -112,9 +112,10 @@ def _checked(batch: Sequence[Transfer]) -> list[Transfer]:
             raise InvalidTransfer(transfer.id, "the same id twice in one batch")
         seen.add(transfer.id)
         # No account has such an id, and PostgreSQL would fail the statement on the number.
+        # (0 is allowed here: a post or void takes its accounts from the hold.)
         for account_id in (transfer.debit_account_id, transfer.credit_account_id):
-            if account_id > MAX_ACCOUNT_ID:
-                raise UnknownAccount(account_id)
+            if account_id:
+                checked_account_id(account_id)
     return checked
 
 
