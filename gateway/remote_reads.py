@@ -42,6 +42,7 @@ from gateway.commands import context
 from gateway.commands.grammar import Command, KeywordTable, parse
 from gateway.ledger_services import members_of
 from gateway.queued_debits import Debits, queued_debits, spendable
+from gateway.store.batching import among
 from gateway.store.models import inbox
 from ledger_client import AccountKind, Ledger
 
@@ -219,7 +220,7 @@ def selection(conn, inbox_ids: Iterable[int], table: KeywordTable,
     at most a read not used.
     """
     rows = conn.execute(select(inbox.c.text, inbox.c.source_addr).where(and_(
-        inbox.c.id.in_(list(inbox_ids)), inbox.c.state == "received",
+        among(conn, inbox.c.id, list(inbox_ids)), inbox.c.state == "received",
         inbox.c.kind == "text"))).all()
     wanted: dict[str, frozenset[str]] = {}
     for row in rows:
