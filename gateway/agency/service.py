@@ -288,9 +288,10 @@ class AgencyService:
         network_now = network.load_network(conn)
         chain = rules.chain(network_now, row.agent_code)
         plan = self.settings.plans.in_force(local_days.local_date(now, self.settings.zone))
-        priced = rules.compute(plan, row.category, row.points,
-                               self._month_to_date(conn, row, now), chain,
-                               member_points_today=self._member_today(conn, row, now))
+        month_to_date = self._month_to_date(conn, row, now)
+        member_today = self._member_today(conn, row, now)
+        priced = rules.compute(plan, row.category, row.points, month_to_date, chain,
+                               member_points_today=member_today)
         try:
             queued = self.post(conn, row.reference, postings.APPROVAL, postings.approval(
                 self.settings.namespace, row.reference, priced.shares, row.agent_code,
@@ -302,8 +303,7 @@ class AgencyService:
         conn.execute(update(agent_redemptions).where(agent_redemptions.c.id == row.id).values(
             state=APPROVING if queued else APPROVED, decided_at=now,
             plan_version=plan.version, plan_digest=plan.digest,
-            month_to_date=self._month_to_date(conn, row, now),
-            member_points_today=self._member_today(conn, row, now),
+            month_to_date=month_to_date, member_points_today=member_today,
             chain=json.dumps([[a.code, a.level.value] for a in chain]),
             shares=json.dumps(priced.shares), pool=priced.pool))
         log.info("agents.rdm_approving" if queued else "agents.rdm_approved",
@@ -379,7 +379,6 @@ class AgencyService:
     def shown(self, conn, row) -> str:
         name = conn.execute(select(members.c.name).where(members.c.id == row.member_id)).scalar_one()
         return rules.mask_member(_national(row.member_msisdn), name)
-
 
 
 def digest(reference: str, code: str) -> str:
