@@ -7,8 +7,8 @@ that find the window full queue, in order, and go as answers free slots (ours wa
 once; the SMS sender's and the TPS cap's are found by a short timer). A screen that cannot go
 within `patience` seconds (the reply budget: the network has given up on it by then), or whose
 bind is down, fires False, as an unencodable one does, and an ending screen's result then goes
-by SMS (ussd_service.py). The approval push (ussd_push.py) sends its screen the same way, on
-a `ScreenSender` of its own, so a full window makes it wait too.
+by SMS (ussd_service.py). The approval push (ussd_push.py) sends its screen through the same
+`ScreenSender` (ussd_wiring.py builds one), so a full window makes it wait in the same queue.
 """
 
 from __future__ import annotations

@@ -42,16 +42,15 @@ __all__ = ["UssdService"]
 
 class UssdService:
     def __init__(self, db, clock, now: Callable[[], datetime], dialogues: Dialogues, *,
-                 dialects: Mapping[str, Dialect], binds: Mapping[str, object], region: str,
+                 dialects: Mapping[str, Dialect], screens: ScreenSender, region: str,
                  reply_budget: float, session_timeout: float, sms_queued: Callable[[], None],
                  reads=None):
         self._db, self._clock, self._now = db, clock, now
         self._steps = StepBatches(db)         # steps and their `shown` marks, in batches
-        self._screens = ScreenSender(binds, clock, patience=reply_budget)
+        self._screens = screens               # shared with the push (ussd_wiring.py)
         self._reads = reads                   # the central ledger's figures (remote_reads.py)
         self.dialogues = dialogues
         self._dialects = dict(dialects)       # bind name -> its dialect
-        self._binds = binds                   # bind name -> SmppBind (for its protocol)
         self._region = region
         self._budget = reply_budget
         self._sweep_every = max(1.0, min(30.0, session_timeout / 6))

@@ -7,7 +7,7 @@ service to the gateway. The menu file is checked here at start-up (a `MenuError`
 dialect object with the SMS text codec passed in (gateway/ussd/ never imports smpp/). With
 `[ussd] push_bind`, shop requests are also pushed to members on that bind (ussd_push.py): the
 agency's `push_approval` hook is set here and nowhere else, and the push (a service of the
-gateway, for its stop) sends through a `ScreenSender` of its own on that bind.
+gateway, for its stop) sends through the same `ScreenSender` as every other screen.
 """
 
 from __future__ import annotations
@@ -40,7 +40,11 @@ def build_ussd(gateway) -> UssdService:
     menus = Menus(load(config.ussd.menus_path), None)  # each request binds its own Actions
     dialects = {b.name: dialect(b.ussd_dialect, sms_text.decode, encode_screen)
                 for b in config.binds if b.ussd_dialect}
-    push = _approval_push(gateway, menus, dialects)
+    # One sender for every screen, pushes too: one queue per bind keeps them in order, and an
+    # answer that frees a slot wakes the queue that waits for it.
+    screens = ScreenSender({b.name: b for b in gateway.binds}, gateway.reactor,
+                           patience=config.ussd.reply_budget)
+    push = _approval_push(gateway, menus, dialects, screens)
     if push is not None:
         push.setServiceParent(gateway)
 
@@ -59,7 +63,7 @@ def build_ussd(gateway) -> UssdService:
     dialogues = Dialogues(menus, actions_for, timeout=config.ussd.session_timeout,
                           sms_from=_sms_from(config))
     ussd = UssdService(gateway.db, gateway.reactor, gateway.now, dialogues, dialects=dialects,
-                       binds={b.name: b for b in gateway.binds}, region=config.phone_region,
+                       screens=screens, region=config.phone_region,
                        reply_budget=config.ussd.reply_budget,
                        session_timeout=config.ussd.session_timeout, sms_queued=gateway.sender.wake,
                        reads=gateway.remote_reads)
@@ -69,7 +73,7 @@ def build_ussd(gateway) -> UssdService:
     return ussd
 
 
-def _approval_push(gateway, menus: Menus, dialects) -> ApprovalPush | None:
+def _approval_push(gateway, menus: Menus, dialects, screens: ScreenSender) -> ApprovalPush | None:
     """The push of shop requests on `[ussd] push_bind`, hooked into the agency; None when off."""
     config, name = gateway.config, gateway.config.ussd.push_bind
     if not name:
@@ -84,8 +88,6 @@ def _approval_push(gateway, menus: Menus, dialects) -> ApprovalPush | None:
         raise ConfigError(f"{config.source}: ussd.push_bind: the menu file has no push screen "
                           "(menus.push)", config.source, "ussd.push_bind")
     bind = next(b for b in config.binds if b.name == name)
-    screens = ScreenSender({b.name: b for b in gateway.binds}, gateway.reactor,
-                           patience=config.ussd.reply_budget)
     push = ApprovalPush(gateway.db, gateway.reactor, gateway.now, menus, bind_name=name,
                         dialect=chosen, screens=screens, service=bind.short_codes[0],
                         timeout=config.ussd.session_timeout)

@@ -27,6 +27,7 @@ from gateway.ussd.menu import Menus
 from gateway.ussd.screens import End, Screen, fits
 from gateway.ussd.testing import FakeActions
 from gateway.ussd.tree import MenuError
+from gateway.ussd_sending import ScreenSender
 from gateway.ussd_wiring import _approval_push
 
 TREE = menu.load()
@@ -211,7 +212,8 @@ def wired(dialect_name, push_bind):
     binds = tuple(replace(b, ussd_dialect=dialect_name) for b in base.binds)
     gateway = _Gateway(replace(base, binds=binds, ussd=replace(base.ussd, push_bind=push_bind)))
     dialects = {b.name: make(b.ussd_dialect) for b in binds if b.ussd_dialect}
-    return gateway, _approval_push(gateway, Menus(TREE, None), dialects)
+    return gateway, _approval_push(gateway, Menus(TREE, None), dialects,
+                                   ScreenSender({}, None, patience=1.0))
 
 
 def test_push_is_off_by_default():
