@@ -13,18 +13,16 @@ moves nothing twice.
   agent was already paid out.
 
 Accounts are named by (kind, reference), as in the durable queue (gateway/redeem/postings.py):
-with the embedded ledger `post_now` opens them and posts inside the caller's transaction; with
-the central ledger the same batch is queued for the `LedgerPoster`.
+with the embedded ledger `redeem.postings.post_now` opens them and posts inside the caller's
+transaction; with the central ledger the same batch is queued for the `LedgerPoster`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy.engine import Connection
-
-from gateway.redeem.postings import Planned, may_overdraw, resolve_planned
-from ledger_client import POINTS, AccountKind, EmbeddedLedger, TransferKind, TransferResult
+from gateway.redeem.postings import Planned
+from ledger_client import AccountKind, TransferKind
 
 # The purposes of the queued batches (ledger_postings.purpose); queued.py settles each.
 HOLD, APPROVAL, VOID, REVERSAL = "agent_hold", "agent_post", "agent_void", "agent_rev"
@@ -92,12 +90,3 @@ def reversal(namespace: str, reference: str, member_msisdn: str, points: int,
                              SETTLEMENTS, settlement, "settlement_back", reference,
                              ledger=currency))
     return batch
-
-
-def post_now(ledger: EmbeddedLedger, conn: Connection,
-             batch: list[Planned]) -> list[TransferResult]:
-    """Post ``batch`` to the embedded ledger inside ``conn``'s transaction, or raise."""
-    def account(kind: str, reference: str, which: str = POINTS) -> int:
-        return ledger.open_account(conn, kind, reference, ledger=which,
-                                   no_overdraft=not may_overdraw(kind))
-    return ledger.post(conn, resolve_planned(batch, account))

@@ -236,7 +236,7 @@ class AgencyService:
         """Post ``batch`` now (the embedded ledger; a refusal raises) or queue it for the central
         ledger under the key ``ardm:<reference>:<purpose>``; True if queued."""
         if self.ledger is not None:
-            postings.post_now(self.ledger, conn, batch)
+            queue.post_now(self.ledger, conn, batch)
             return False
         queue.enqueue(conn, key=f"ardm:{reference}:{purpose}", purpose=purpose,
                       redemption_id=None, transfers=batch, now=now)

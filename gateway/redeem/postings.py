@@ -32,7 +32,9 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection
 
 from gateway.store.tables_catalog import ledger_postings
-from ledger_client import POINTS, AccountKind, LedgerError, Transfer, TransferKind
+from ledger_client import (
+    POINTS, AccountKind, EmbeddedLedger, LedgerError, Transfer, TransferKind, TransferResult,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -104,6 +106,19 @@ def member_debits(posting: Posting, msisdn: str) -> tuple[Planned, ...]:
 def may_overdraw(kind: str) -> bool:
     """Only a member's points must never go below zero; the programme's accounts may."""
     return kind != AccountKind.MEMBER
+
+
+def post_now(ledger: EmbeddedLedger, conn: Connection, planned) -> list[TransferResult]:
+    """Post ``planned`` to the embedded ledger inside ``conn``'s transaction, or raise.
+
+    The one way both owners (redemptions, the agents' batches) post without the queue, so an
+    account is opened with the same overdraft rule whichever of them names it first, as the
+    poster does for the central ledger.
+    """
+    def account(kind: str, reference: str, which: str) -> int:
+        return ledger.open_account(conn, kind, reference, ledger=which,
+                                   no_overdraft=not may_overdraw(kind))
+    return ledger.post(conn, resolve_planned(planned, account))
 
 
 Settle = Callable[[Connection, Posting, "LedgerError | None", datetime], object]

@@ -192,9 +192,7 @@ class RedemptionService:
 
     def post_now(self, conn: Connection, posting: postings.Posting) -> None:
         """Post ``posting`` to the embedded ledger inside ``conn``'s transaction, or raise."""
-        def account(kind: str, reference: str, ledger: str) -> int:
-            return self.ledger.open_account(conn, kind, reference, ledger=ledger)
-        self.ledger.post(conn, postings.resolve(posting, account))
+        postings.post_now(self.ledger, conn, posting.transfers)
 
     def settle(self, conn: Connection, posting: postings.Posting, error: LedgerError | None,
                now: datetime, *, notify: bool = True) -> tuple[str, ...]:
